@@ -1,0 +1,52 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Seckill.Data;
+
+public sealed class SeckillDbContext(DbContextOptions<SeckillDbContext> options) : DbContext(options)
+{
+    public DbSet<Campaign> Campaigns => Set<Campaign>();
+
+    public DbSet<Order> Orders => Set<Order>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Campaign>(campaign =>
+        {
+            campaign.ToTable("campaigns", table =>
+            {
+                table.HasCheckConstraint("ck_campaigns_sold_within_stock", "sold >= 0 AND sold <= total_stock");
+                table.HasCheckConstraint("ck_campaigns_window", "ends_at IS NULL OR ends_at > starts_at");
+            });
+            campaign.HasKey(c => c.Id);
+            campaign.Property(c => c.Id).HasColumnName("id").ValueGeneratedNever();
+            campaign.Property(c => c.Number).HasColumnName("number").UseIdentityByDefaultColumn();
+            campaign.HasIndex(c => c.Number).IsUnique();
+            campaign.Property(c => c.Name).HasColumnName("name").HasMaxLength(200);
+            campaign.Property(c => c.TotalStock).HasColumnName("total_stock");
+            campaign.Property(c => c.Sold).HasColumnName("sold");
+            campaign.Property(c => c.ShardCount).HasColumnName("shard_count");
+            campaign.Property(c => c.StartsAt).HasColumnName("starts_at");
+            campaign.Property(c => c.EndsAt).HasColumnName("ends_at");
+            campaign.Property(c => c.CreatedAt).HasColumnName("created_at");
+            campaign.Property(c => c.InventoryLoadedAt).HasColumnName("inventory_loaded_at");
+            campaign.Property(c => c.CreationKey).HasColumnName("creation_key").HasMaxLength(128);
+            campaign.HasIndex(c => c.CreationKey).IsUnique();
+        });
+
+        modelBuilder.Entity<Order>(order =>
+        {
+            order.ToTable("orders");
+            order.HasKey(o => o.Id);
+            order.Property(o => o.Id).HasColumnName("id").ValueGeneratedNever();
+            order.Property(o => o.ReservationId).HasColumnName("reservation_id");
+            order.Property(o => o.CampaignId).HasColumnName("campaign_id");
+            order.Property(o => o.UserId).HasColumnName("user_id").HasMaxLength(64);
+            order.Property(o => o.Shard).HasColumnName("shard");
+            order.Property(o => o.CreatedAt).HasColumnName("created_at");
+            order.HasIndex(o => o.ReservationId).IsUnique();
+            // I2, one order per buyer, enforced by the database even if every cache check were bypassed.
+            order.HasIndex(o => new { o.CampaignId, o.UserId }).IsUnique();
+            order.HasOne<Campaign>().WithMany().HasForeignKey(o => o.CampaignId).OnDelete(DeleteBehavior.Restrict);
+        });
+    }
+}

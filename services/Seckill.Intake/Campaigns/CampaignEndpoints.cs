@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Seckill.Intake.Http;
+using StackExchange.Redis;
+
+namespace Seckill.Intake.Campaigns;
+
+public static class CampaignEndpoints
+{
+    public const int MaxBodyBytes = 16 * 1024;
+
+    public static IEndpointRouteBuilder MapCampaigns(this IEndpointRouteBuilder routes)
+    {
+        var admin = routes.MapGroup("/api/campaigns").AddEndpointFilter<AdminKeyFilter>().WithTags("Campaigns (admin)");
+        admin.MapPost("", CreateAsync);
+        admin.MapGet("", ListAsync);
+        admin.MapGet("{id}", GetAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> CreateAsync(HttpRequest request, CampaignCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (!IdempotencyKey.TryRead(request, out var creationKey, out var keyProblem))
+        {
+            return keyProblem!;
+        }
+
+        var body = await JsonBody.ReadAsync<CreateCampaignRequest>(request, MaxBodyBytes, cancellationToken);
+        if (body.Problem is not null)
+        {
+            return body.Problem;
+        }
+
+        if (body.IsEmpty)
+        {
+            return Problems.Invalid("body", "A JSON body {name, stock, startsAt?, endsAt?, shards?} is required.");
+        }
+
+        var errors = body.Value!.Validate();
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        CreatedCampaign created;
+        try
+        {
+            created = await catalog.CreateAsync(body.Value, creationKey, cancellationToken);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return Problems.Of(StatusCodes.Status503ServiceUnavailable, "inventory-unavailable", "Virtual inventory could not be loaded",
+                $"The campaign was stored but not all shards could be loaded ({e.Message}). It stays off sale until loaded; " +
+                $"retry with the same {IdempotencyKey.Header}, or it is completed in the background.");
+        }
+
+        if (created.KeyReusedWithOtherValues)
+        {
+            return Problems.Of(StatusCodes.Status409Conflict, "idempotency-key-reused", "Idempotency-Key already used",
+                $"Campaign {created.Campaign.Id} was created with this {IdempotencyKey.Header} and different values.");
+        }
+
+        var view = await catalog.ViewAsync(created.Campaign);
+        return TypedResults.Created($"/api/campaigns/{view.Id}", view);
+    }
+
+    private static async Task<Ok<IReadOnlyList<CampaignView>>> ListAsync(CampaignCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await catalog.ListAsync(cancellationToken));
+
+    private static async Task<IResult> GetAsync(string id, CampaignCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (!RouteIds.TryParse(id, "id", out var campaignId, out var problem))
+        {
+            return problem;
+        }
+
+        return await catalog.FindAsync(campaignId, cancellationToken) is { } campaign
+            ? TypedResults.Ok(await catalog.ViewAsync(campaign))
+            : Problems.NotFound("Campaign", $"No campaign {campaignId}.");
+    }
+}

@@ -1,0 +1,26 @@
+using StackExchange.Redis;
+
+namespace Seckill.Inventory;
+
+/// <summary>
+/// Key layout of one shard of one campaign. Every key shares the hash tag <c>{sk:campaign:shard}</c>,
+/// so each Lua script touches one slot and runs unchanged on Redis Cluster.
+/// </summary>
+public readonly record struct ShardKeys(Guid CampaignId, int Shard)
+{
+    private string Tag => $"{{sk:{CampaignId:N}:{Shard}}}";
+
+    /// <summary>Units of virtual inventory left on this shard.</summary>
+    public RedisKey Stock => $"{Tag}:stock";
+
+    /// <summary>Tokens not yet final (pending or claimed), scored by acceptance time in ms.</summary>
+    public RedisKey Open => $"{Tag}:open";
+
+    /// <summary>How many tokens of this shard ended failed or expired.</summary>
+    public RedisKey Failed => $"{Tag}:failed";
+
+    public RedisKey Token(Guid reservationId) => $"{Tag}:token:{reservationId:N}";
+
+    /// <summary>A buyer's marker; it lives on the buyer's home shard and names their one reservation.</summary>
+    public RedisKey Buyer(string userId) => $"{Tag}:buyer:{userId}";
+}

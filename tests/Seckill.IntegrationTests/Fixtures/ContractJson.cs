@@ -1,0 +1,18 @@
+namespace Seckill.IntegrationTests.Fixtures;
+
+/// <summary>The HTTP contract (ARCHITECTURE.md §3) as the tests read it, independent of the service's own types.</summary>
+public sealed record CampaignJson(
+    Guid Id,
+    string Name,
+    int Stock,
+    DateTimeOffset StartsAt,
+    DateTimeOffset? EndsAt,
+    string Status,
+    List<ShardJson> Shards,
+    CountsJson Counts);
+
+public sealed record ShardJson(int Index, long VirtualStock);
+
+public sealed record CountsJson(long Confirmed, long Pending, long Failed);
+
+public sealed record ProblemJson(int Status, string Type, string Code, string Title, string? Detail, Dictionary<string, string[]>? Errors);
