@@ -17,7 +17,8 @@ public static class DataRegistration
                 $"ConnectionStrings:{ConnectionStringName} is not set. Start the local services with 'bash infra/services.sh up' and load .local/seckill.env.");
         }
 
-        services.AddDbContextPool<SeckillDbContext>(options => options.UseNpgsql(connectionString));
+        services.AddPooledDbContextFactory<SeckillDbContext>(options => options.UseNpgsql(connectionString));
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<SeckillDbContext>>().CreateDbContext());
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section));
         services.AddSingleton<DatabaseMigrator>();
         services.AddHostedService(sp => sp.GetRequiredService<DatabaseMigrator>());

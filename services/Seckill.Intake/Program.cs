@@ -2,7 +2,10 @@ using Seckill.Data;
 using Seckill.Intake;
 using Seckill.Intake.Campaigns;
 using Seckill.Intake.Http;
+using Seckill.Intake.Purchases;
+using Seckill.Intake.Reservations;
 using Seckill.Inventory;
+using Seckill.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,11 +15,19 @@ builder.Services.AddOptions<AdminOptions>()
     .Bind(builder.Configuration.GetSection(AdminOptions.Section))
     .ValidateDataAnnotations()
     .ValidateOnStart();
-builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddOptions<IntakeOptions>()
+    .Bind(builder.Configuration.GetSection(IntakeOptions.Section))
+    .ValidateDataAnnotations()
+    .ValidateOnStart();
 builder.Services.AddShardedInventory(builder.Configuration);
 builder.Services.AddSeckillDatabase(builder.Configuration);
+builder.Services.AddSeckillBus(builder.Configuration);
 builder.Services.AddScoped<CampaignCatalog>();
 builder.Services.AddHostedService<PendingInventoryLoader>();
+builder.Services.AddSingleton<CampaignDirectory>();
+builder.Services.AddSingleton<SoldOutFlags>();
+builder.Services.AddSingleton<PurchaseHandler>();
+builder.Services.AddRateLimiter(AdmissionControl.Configure);
 builder.Services.AddOpenApi();
 builder.Services.AddHealthChecks();
 
@@ -30,9 +41,12 @@ if (args is ["migrate", ..])
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ProblemCodes.StatusOf });
 app.UseStatusCodePages();
+app.UseRateLimiter();
 app.MapOpenApi();
 app.MapHealthChecks("/health");
 app.MapCampaigns();
+app.MapPurchases();
+app.MapReservations();
 
 await app.RunAsync();
 

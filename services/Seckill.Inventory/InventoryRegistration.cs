@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Seckill.Inventory;
 
@@ -11,9 +12,15 @@ public static class InventoryRegistration
             .Bind(configuration.GetSection(RedisShardOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ShardConnections>();
         services.AddHostedService(sp => sp.GetRequiredService<ShardConnections>());
+        services.AddOptions<ReservationOptions>()
+            .Bind(configuration.GetSection(ReservationOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<VirtualInventory>();
+        services.AddSingleton<ShardReservations>();
         return services;
     }
 }

@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Seckill.Intake;
+
+public sealed class IntakeOptions
+{
+    public const string Section = "Seckill:Intake";
+
+    /// <summary>How long a purchase waits for the broker's confirm before the unit is returned and the buyer gets 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// After every shard answered empty, sold-out is answered from memory for this long. Short, so
+    /// units that compensation returns become buyable again within a second.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan SoldOutFlagLifetime { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Campaign metadata is cached in-process so the hot path never queries PostgreSQL.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan CampaignCacheLifetime { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Purchases handled at once by this process; beyond it and the queue, buyers get 429 instead of unbounded waiting.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConcurrentPurchases { get; init; } = 1024;
+
+    [Range(0, 1_000_000)]
+    public int PurchaseQueueLimit { get; init; } = 4096;
+
+    [Range(16, 64 * 1024)]
+    public int MaxPurchaseBodyBytes { get; init; } = 1024;
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Seckill.Intake.Campaigns;
+using Seckill.Intake.Http;
+
+namespace Seckill.Intake.Purchases;
+
+public sealed record PurchaseAccepted(Guid ReservationId, string Status);
+
+public static class PurchaseEndpoints
+{
+    public const string RateLimitPolicy = "purchases";
+
+    public static IEndpointRouteBuilder MapPurchases(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/api/campaigns/{id}/purchases", PurchaseAsync)
+            .RequireRateLimiting(RateLimitPolicy)
+            .WithTags("Purchases");
+        return routes;
+    }
+
+    /// <summary>S3 qualification in order of cost: header and body checks, then the cached campaign, then the in-memory sold-out flag; only then Redis.</summary>
+    private static async Task<IResult> PurchaseAsync(
+        string id,
+        HttpRequest request,
+        CampaignDirectory campaigns,
+        SoldOutFlags soldOut,
+        PurchaseHandler purchases,
+        TimeProvider clock,
+        IOptions<IntakeOptions> options,
+        CancellationToken cancellationToken)
+    {
+        if (!BuyerId.TryRead(request, out var userId, out var problem)
+            || !RouteIds.TryParse(id, "id", out var campaignId, out problem)
+            || !IdempotencyKey.TryRead(request, out var idempotencyKey, out problem))
+        {
+            return problem!;
+        }
+
+        var body = await JsonBody.ReadAsync<JsonElement>(request, options.Value.MaxPurchaseBodyBytes, cancellationToken);
+        if (body.Problem is not null)
+        {
+            return body.Problem;
+        }
+
+        if (!body.IsEmpty && body.Value.ValueKind != JsonValueKind.Object)
+        {
+            return Problems.Invalid("body", "The purchase body, when sent, must be a JSON object such as {}.");
+        }
+
+        if (await campaigns.FindAsync(campaignId) is not { } campaign)
+        {
+            return Problems.NotFound("Campaign", $"No campaign {campaignId}.");
+        }
+
+        var now = clock.GetUtcNow();
+        if (now < campaign.StartsAt || !campaign.OnSale)
+        {
+            return Problems.Of(StatusCodes.Status409Conflict, "not-started", "Campaign not started",
+                campaign.OnSale ? $"The sale starts at {campaign.StartsAt:O}." : "The campaign's stock is still being loaded.");
+        }
+
+        if (campaign.EndsAt is { } endsAt && now >= endsAt)
+        {
+            return Problems.Of(StatusCodes.Status410Gone, "ended", "Campaign ended", $"The sale ended at {endsAt:O}.");
+        }
+
+        if (soldOut.IsSoldOut(campaign.Id))
+        {
+            return SoldOut();
+        }
+
+        return await purchases.PurchaseAsync(campaign, userId, idempotencyKey) switch
+        {
+            PurchaseOutcome.Accepted accepted => TypedResults.Accepted(
+                $"/api/reservations/{accepted.ReservationId}", new PurchaseAccepted(accepted.ReservationId, "pending")),
+            PurchaseOutcome.AlreadyPurchased => Problems.Of(StatusCodes.Status409Conflict, "already-purchased", "Already purchased",
+                "This buyer already holds a reservation in this campaign."),
+            PurchaseOutcome.SoldOut => SoldOut(),
+            PurchaseOutcome.Unavailable unavailable => RetryLater(request.HttpContext, unavailable.Code, unavailable.Detail),
+            var other => throw new InvalidOperationException($"Unhandled purchase outcome {other}."),
+        };
+    }
+
+    private static ProblemHttpResult SoldOut() =>
+        Problems.Of(StatusCodes.Status410Gone, "sold-out", "Sold out", "Every unit of this campaign is reserved or sold.");
+
+    private static ProblemHttpResult RetryLater(HttpContext context, string code, string detail)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Problems.Of(StatusCodes.Status503ServiceUnavailable, code, "Try again shortly", detail);
+    }
+}

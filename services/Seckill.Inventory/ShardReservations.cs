@@ -1,0 +1,147 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Seckill.Inventory;
+
+/// <summary>
+/// Patent step S4 against the shards: reserve one unit for a buyer, undo it, read its token.
+/// The buyer's marker always lives on the buyer's home shard; that single key is what keeps a
+/// buyer to one reservation across all shards, even for concurrent requests.
+/// </summary>
+public sealed class ShardReservations(ShardConnections shards, IOptions<ReservationOptions> options, TimeProvider clock)
+{
+    private readonly ReservationOptions _options = options.Value;
+
+    public async Task<ReserveOutcome> ReserveAsync(CampaignShards campaign, string userId, string? idempotencyKey)
+    {
+        var now = clock.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var key = idempotencyKey ?? "";
+        var home = HomeShard.Of(userId, campaign.ShardCount);
+        var homeKeys = new ShardKeys(campaign.Id, home);
+        var reservationId = ReservationIds.New(campaign.Number, home);
+
+        var result = (RedisResult[])(await shards.ForShard(home).ScriptEvaluateAsync(
+            LuaScripts.Reserve,
+            [homeKeys.Stock, homeKeys.Buyer(userId), homeKeys.Token(reservationId), homeKeys.Open],
+            [Id(reservationId), userId, nowMs, key, (long)_options.HoldTimeout.TotalMilliseconds, home]))!;
+
+        switch ((string?)result[0])
+        {
+            case "reserved":
+                return new ReserveOutcome.Reserved(reservationId, home, now);
+            case "held":
+                return Held((string)result[1]!);
+        }
+
+        return await ReserveElsewhereAsync(campaign, userId, key, home, holdMarker: Hold(reservationId, key), now);
+    }
+
+    /// <summary>
+    /// Returns the unit of a reservation that will not be published, frees the buyer and marks the
+    /// token failed. Only a pending token is undone, so an undo racing the sweeper returns one unit.
+    /// </summary>
+    public async Task<bool> UndoAsync(CampaignShards campaign, ReserveOutcome.Reserved reserved, string userId, string reason)
+    {
+        var home = HomeShard.Of(userId, campaign.ShardCount);
+        var released = await ReleaseAsync(campaign.Id, reserved.Shard, reserved.ReservationId, userId, home,
+            fromStates: TokenStates.Pending, toState: TokenStates.Failed, reason, returnUnit: true);
+        if (released && home != reserved.Shard)
+        {
+            await ForgetBuyerAsync(campaign.Id, home, userId, reserved.ReservationId);
+        }
+
+        return released;
+    }
+
+    public async Task<ReservationToken?> ReadTokenAsync(Guid campaignId, int shard, Guid reservationId)
+    {
+        var fields = await shards.ForShard(shard).HashGetAllAsync(new ShardKeys(campaignId, shard).Token(reservationId));
+        if (fields.Length == 0)
+        {
+            return null;
+        }
+
+        var map = fields.ToDictionary(f => (string)f.Name!, f => (string?)f.Value);
+        return new ReservationToken(
+            map.GetValueOrDefault("s") ?? TokenStates.Pending,
+            map.GetValueOrDefault("u") ?? "",
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(map.GetValueOrDefault("at") ?? "0", CultureInfo.InvariantCulture)),
+            int.Parse(map.GetValueOrDefault("h") ?? "0", CultureInfo.InvariantCulture),
+            Guid.TryParse(map.GetValueOrDefault("o"), out var orderId) ? orderId : null,
+            map.GetValueOrDefault("r"));
+    }
+
+    private async Task<ReserveOutcome> ReserveElsewhereAsync(CampaignShards campaign, string userId, string key, int home, string holdMarker, DateTimeOffset now)
+    {
+        var others = campaign.ShardCount - 1;
+        // A random starting point spreads the buyers of an empty home shard over the remaining ones.
+        var offset = others > 0 ? Random.Shared.Next(others) : 0;
+        var homeKeys = new ShardKeys(campaign.Id, home);
+        for (var step = 0; step < others; step++)
+        {
+            var shard = (home + 1 + ((offset + step) % others)) % campaign.ShardCount;
+            var keys = new ShardKeys(campaign.Id, shard);
+            var reservationId = ReservationIds.New(campaign.Number, shard);
+            var taken = (long)(await shards.ForShard(shard).ScriptEvaluateAsync(
+                LuaScripts.ReserveElsewhere,
+                [keys.Stock, keys.Token(reservationId), keys.Open],
+                [Id(reservationId), userId, now.ToUnixTimeMilliseconds(), key, home]));
+            if (taken == 0)
+            {
+                continue;
+            }
+
+            if (await SettleMarkerAsync(home, homeKeys.Buyer(userId), holdMarker, Marker(reservationId, key)))
+            {
+                return new ReserveOutcome.Reserved(reservationId, shard, now);
+            }
+
+            // The hold expired while we searched: another request of this buyer may be reserving now,
+            // so this unit must go back rather than give the buyer two.
+            await ReleaseAsync(campaign.Id, shard, reservationId, userId, home, TokenStates.Pending, TokenStates.Failed, "hold-expired", returnUnit: true);
+            return new ReserveOutcome.HoldLost();
+        }
+
+        await SettleMarkerAsync(home, homeKeys.Buyer(userId), holdMarker, "");
+        return new ReserveOutcome.SoldOut();
+    }
+
+    private async Task<bool> ReleaseAsync(Guid campaignId, int shard, Guid reservationId, string userId, int home,
+        string fromStates, string toState, string reason, bool returnUnit)
+    {
+        var keys = new ShardKeys(campaignId, shard);
+        RedisKey[] scriptKeys = shard == home
+            ? [keys.Token(reservationId), keys.Stock, keys.Open, keys.Failed, keys.Buyer(userId)]
+            : [keys.Token(reservationId), keys.Stock, keys.Open, keys.Failed];
+        var result = (string?)await shards.ForShard(shard).ScriptEvaluateAsync(
+            LuaScripts.Release,
+            scriptKeys,
+            [Id(reservationId), fromStates, toState, reason, returnUnit ? 1 : 0, (long)_options.EndedTokenLifetime.TotalMilliseconds]);
+        return result == "released";
+    }
+
+    private async Task ForgetBuyerAsync(Guid campaignId, int home, string userId, Guid reservationId) =>
+        await shards.ForShard(home).ScriptEvaluateAsync(
+            LuaScripts.ForgetBuyer, [new ShardKeys(campaignId, home).Buyer(userId)], [Id(reservationId)]);
+
+    private async Task<bool> SettleMarkerAsync(int home, RedisKey marker, string expected, string replacement) =>
+        (long)await shards.ForShard(home).ScriptEvaluateAsync(LuaScripts.SettleMarker, [marker], [expected, replacement]) == 1;
+
+    private static ReserveOutcome.AlreadyHeld Held(string marker)
+    {
+        var separator = marker.IndexOf('|', StringComparison.Ordinal);
+        var idPart = marker[..separator];
+        var key = marker[(separator + 1)..];
+        return idPart.StartsWith('~')
+            ? new ReserveOutcome.AlreadyHeld(null, null)
+            : new ReserveOutcome.AlreadyHeld(Guid.ParseExact(idPart, "N"), key.Length == 0 ? null : key);
+    }
+
+    private static string Id(Guid reservationId) => reservationId.ToString("N");
+
+    private static string Marker(Guid reservationId, string key) => $"{Id(reservationId)}|{key}";
+
+    private static string Hold(Guid reservationId, string key) => $"~{Id(reservationId)}|{key}";
+}
