@@ -59,11 +59,21 @@ public sealed class PipelineFixture : IAsyncLifetime
     public WebApplicationFactory<Program> CreateIntake(IReadOnlyDictionary<string, string?>? overrides = null) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
         {
-            foreach (var (key, value) in Settings.Concat(overrides ?? new Dictionary<string, string?>()))
+            foreach (var (key, value) in Settings.Concat(TestDefaults).Concat(overrides ?? new Dictionary<string, string?>()))
             {
                 host.UseSetting(key, value);
             }
         });
+
+    /// <summary>
+    /// Tests fire tens of thousands of requests at one in-process intake at once; admission control
+    /// is proven by its own test with its own limits.
+    /// </summary>
+    private static readonly Dictionary<string, string?> TestDefaults = new()
+    {
+        ["Seckill:Intake:MaxConcurrentPurchases"] = "100000",
+        ["Seckill:Intake:PurchaseQueueLimit"] = "100000",
+    };
 
     public HttpClient AdminClient()
     {

@@ -51,3 +51,45 @@ public static class Stores
         return problem;
     }
 }
+
+/// <summary>A campaign's whole footprint in Redis, to prove invariants and that bad input changed nothing.</summary>
+public sealed record RedisSnapshot(long[] Stock, Dictionary<string, string> Tokens, Dictionary<string, string> Markers)
+{
+    public long TotalStock => Stock.Sum();
+
+    public static async Task<RedisSnapshot> TakeAsync(PipelineFixture fixture, Guid campaignId, int shards)
+    {
+        var stock = new long[shards];
+        var tokens = new Dictionary<string, string>();
+        var markers = new Dictionary<string, string>();
+        for (var shard = 0; shard < shards; shard++)
+        {
+            var db = fixture.RedisForShard(shard);
+            stock[shard] = (long?)await db.StringGetAsync(Stores.ShardKey(campaignId, shard, "stock")) ?? 0;
+            var prefix = $"{{sk:{campaignId:N}:{shard}}}:";
+            foreach (var key in await fixture.ScanKeysAsync(prefix + "*"))
+            {
+                if (key.Contains(":token:", StringComparison.Ordinal))
+                {
+                    var fields = await db.HashGetAllAsync(key);
+                    tokens[key] = string.Join(",", fields.OrderBy(f => f.Name.ToString()).Select(f => $"{f.Name}={f.Value}"));
+                }
+                else if (key.Contains(":buyer:", StringComparison.Ordinal))
+                {
+                    markers[key] = (string?)await db.StringGetAsync(key) ?? "";
+                }
+            }
+        }
+
+        return new RedisSnapshot(stock, tokens, markers);
+    }
+
+    /// <summary>Token hashes by field: user (u), state (s), home shard (h).</summary>
+    public IEnumerable<(string Key, Dictionary<string, string> Fields)> ParsedTokens =>
+        Tokens.Select(t => (t.Key, t.Value.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "")));
+
+    public bool SameAs(RedisSnapshot other) =>
+        Stock.SequenceEqual(other.Stock)
+        && Tokens.OrderBy(t => t.Key).SequenceEqual(other.Tokens.OrderBy(t => t.Key))
+        && Markers.OrderBy(t => t.Key).SequenceEqual(other.Markers.OrderBy(t => t.Key));
+}

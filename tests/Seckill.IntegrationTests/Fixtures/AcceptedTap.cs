@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Seckill.IntegrationTests.Fixtures;
+
+/// <summary>
+/// A private queue bound to the <c>seckill-accepted</c> exchange: it receives a copy of every
+/// <c>SeckillAccepted</c> the broker routed, so a test counts its campaign's messages straight from
+/// RabbitMQ without taking them from the workers' queue.
+/// </summary>
+public sealed class AcceptedTap : IAsyncDisposable
+{
+    private readonly IConnection _connection;
+    private readonly IChannel _channel;
+    private readonly Guid _campaignId;
+    private readonly ConcurrentBag<Guid> _reservations = [];
+
+    private AcceptedTap(IConnection connection, IChannel channel, Guid campaignId)
+    {
+        _connection = connection;
+        _channel = channel;
+        _campaignId = campaignId;
+    }
+
+    public IReadOnlyCollection<Guid> Reservations => _reservations;
+
+    public static async Task<AcceptedTap> StartAsync(PipelineFixture fixture, Guid campaignId)
+    {
+        var factory = new ConnectionFactory
+        {
+            HostName = fixture.Settings["Seckill:RabbitMq:Host"]!,
+            Port = int.Parse(fixture.Settings["Seckill:RabbitMq:Port"]!, System.Globalization.CultureInfo.InvariantCulture),
+            VirtualHost = fixture.Settings["Seckill:RabbitMq:VirtualHost"] ?? "/",
+            UserName = fixture.Settings["Seckill:RabbitMq:Username"]!,
+            Password = fixture.Settings["Seckill:RabbitMq:Password"]!,
+        };
+        var connection = await factory.CreateConnectionAsync();
+        var channel = await connection.CreateChannelAsync();
+        var tap = new AcceptedTap(connection, channel, campaignId);
+        var queue = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);
+        await channel.QueueBindAsync(queue.QueueName, "seckill-accepted", "");
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            tap.Record(delivery.Body);
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
+        return tap;
+    }
+
+    /// <summary>Waits until <paramref name="expected"/> messages arrived, then a little longer to catch any extra.</summary>
+    public async Task<IReadOnlyCollection<Guid>> SettleAsync(int expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (_reservations.Count < expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(500);
+        return _reservations;
+    }
+
+    private void Record(ReadOnlyMemory<byte> body)
+    {
+        using var envelope = JsonDocument.Parse(body);
+        var message = envelope.RootElement.GetProperty("message");
+        if (message.GetProperty("campaignId").GetGuid() == _campaignId)
+        {
+            _reservations.Add(message.GetProperty("reservationId").GetGuid());
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _channel.CloseAsync();
+        await _connection.CloseAsync();
+        _channel.Dispose();
+        _connection.Dispose();
+    }
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Net;
+using Seckill.IntegrationTests.Fixtures;
+
+namespace Seckill.IntegrationTests.Purchases;
+
+public class Selling_out(PipelineFixture fixture)
+{
+    private readonly HttpClient _client = fixture.AnonymousClient();
+
+    [Fact]
+    public async Task Offers_a_returned_unit_again_within_a_second()
+    {
+        var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 2);
+        await (await _client.BuyAsync(campaign.Id, "first")).AcceptedReservationAsync();
+        var soldOut = await _client.BuyAsync(campaign.Id, "second");
+        Assert.Equal(HttpStatusCode.Gone, soldOut.StatusCode);
+        Assert.Equal("sold-out", (await soldOut.ReadProblemAsync()).Code);
+
+        // What compensation does to the stock: one unit back on a shard.
+        await fixture.RedisForShard(1).StringIncrementAsync(Stores.ShardKey(campaign.Id, 1, "stock"));
+        var sinceReturn = Stopwatch.StartNew();
+        HttpResponseMessage response;
+        do
+        {
+            response = await _client.BuyAsync(campaign.Id, "second");
+            if (response.StatusCode != HttpStatusCode.Accepted)
+            {
+                Assert.Equal(HttpStatusCode.Gone, response.StatusCode);
+                await Task.Delay(25);
+            }
+        }
+        while (response.StatusCode != HttpStatusCode.Accepted && sinceReturn.Elapsed < TimeSpan.FromSeconds(3));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.True(sinceReturn.Elapsed < TimeSpan.FromSeconds(1), $"the returned unit was offered again only after {sinceReturn.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Answers_the_crowd_from_memory_once_every_shard_is_empty()
+    {
+        var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
+        await (await _client.BuyAsync(campaign.Id, "winner")).AcceptedReservationAsync();
+        Assert.Equal(HttpStatusCode.Gone, (await _client.BuyAsync(campaign.Id, "loser-0")).StatusCode);
+        var flagged = Stopwatch.StartNew();
+
+        // A unit appears behind the flag's back: while the flag lives, buyers are not sent to Redis.
+        await fixture.RedisForShard(0).StringIncrementAsync(Stores.ShardKey(campaign.Id, 0, "stock"));
+        var response = await _client.BuyAsync(campaign.Id, "loser-1");
+
+        if (flagged.Elapsed < TimeSpan.FromMilliseconds(400))
+        {
+            Assert.Equal(HttpStatusCode.Gone, response.StatusCode);
+            Assert.Equal(1, await fixture.VirtualStockAsync(campaign.Id, 0));
+        }
+    }
+}
