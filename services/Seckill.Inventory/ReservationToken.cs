@@ -29,3 +29,14 @@ public abstract record ReserveOutcome
     /// <summary>The search took longer than the hold on the buyer's marker; nothing is held, the buyer may retry.</summary>
     public sealed record HoldLost : ReserveOutcome;
 }
+
+/// <summary>The token's state after a claim, with the order id when it was already confirmed.</summary>
+public sealed record ClaimResult(string State, Guid? OrderId);
+
+public enum ReturnOutcome
+{
+    Released,
+    AlreadyEnded,
+    AlreadyConfirmed,
+    Missing,
+}

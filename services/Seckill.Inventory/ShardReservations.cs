@@ -55,6 +55,53 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
         return released;
     }
 
+    /// <summary>
+    /// pending → claimed before an order is written. Callers issue many claims at once; the
+    /// multiplexer pipelines them to each endpoint.
+    /// </summary>
+    public async Task<ClaimResult> ClaimAsync(Guid campaignId, int shard, Guid reservationId)
+    {
+        var result = (RedisResult[])(await shards.ForShard(shard).ScriptEvaluateAsync(
+            LuaScripts.Claim, [new ShardKeys(campaignId, shard).Token(reservationId)]))!;
+        var state = (string)result[0]!;
+        return new ClaimResult(state, state == TokenStates.Confirmed && Guid.TryParse((string?)result[1], out var orderId) ? orderId : null);
+    }
+
+    /// <summary>claimed → confirmed once the order's transaction committed.</summary>
+    public async Task<string> ConfirmAsync(Guid campaignId, int shard, Guid reservationId, Guid orderId)
+    {
+        var keys = new ShardKeys(campaignId, shard);
+        return (string)(await shards.ForShard(shard).ScriptEvaluateAsync(
+            LuaScripts.Confirm,
+            [keys.Token(reservationId), keys.Open],
+            [Id(reservationId), orderId.ToString("D"), (long)_options.EndedTokenLifetime.TotalMilliseconds]))!;
+    }
+
+    /// <summary>
+    /// Compensation: the order for this reservation will never be written. The token ends failed,
+    /// the unit goes back to the shard it came from (unless <paramref name="returnUnit"/> is false
+    /// because the unit never existed), and the buyer's marker is cleared so they may try again.
+    /// Repeating it returns no second unit: only the first release finds the token pending or claimed.
+    /// </summary>
+    public async Task<ReturnOutcome> ReturnAsync(Guid campaignId, int shard, Guid reservationId, string userId, string reason, bool returnUnit)
+    {
+        var token = await ReadTokenAsync(campaignId, shard, reservationId);
+        if (token is null)
+        {
+            return ReturnOutcome.Missing;
+        }
+
+        var released = await ReleaseAsync(campaignId, shard, reservationId, userId, token.HomeShard,
+            fromStates: $"{TokenStates.Pending},{TokenStates.Claimed}", toState: TokenStates.Failed, reason, returnUnit);
+        if (token.HomeShard != shard && (released || token.State is TokenStates.Failed or TokenStates.Expired))
+        {
+            // Also on a repeat: the first attempt may have died between the two shards.
+            await ForgetBuyerAsync(campaignId, token.HomeShard, userId, reservationId);
+        }
+
+        return released ? ReturnOutcome.Released : token.State == TokenStates.Confirmed ? ReturnOutcome.AlreadyConfirmed : ReturnOutcome.AlreadyEnded;
+    }
+
     public async Task<ReservationToken?> ReadTokenAsync(Guid campaignId, int shard, Guid reservationId)
     {
         var fields = await shards.ForShard(shard).HashGetAllAsync(new ShardKeys(campaignId, shard).Token(reservationId));

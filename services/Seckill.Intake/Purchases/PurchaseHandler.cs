@@ -82,7 +82,7 @@ public sealed partial class PurchaseHandler(
     {
         try
         {
-            await reservations.UndoAsync(campaign.Shards, reserved, userId, "broker-unavailable");
+            await reservations.UndoAsync(campaign.Shards, reserved, userId, StockReturnReasons.BrokerUnavailable);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Hosting;
+using Seckill.Worker;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -53,6 +55,23 @@ public sealed class PipelineFixture : IAsyncLifetime
         _redis = await Task.WhenAll(shards.Select(endpoint => ConnectionMultiplexer.ConnectAsync(endpoint)));
         Intake = CreateIntake();
         _ = Intake.Server;
+        Worker = CreateWorker();
+        await Worker.StartAsync();
+    }
+
+    /// <summary>The shared worker: drains <c>seckill-orders</c> on the default virtual host for every test.</summary>
+    public IHost Worker { get; private set; } = null!;
+
+    /// <summary>A worker host on the shared services, not started; <paramref name="overrides"/> replace single settings.</summary>
+    public IHost CreateWorker(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>(Settings);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return WorkerApp.Build([], settings);
     }
 
     /// <summary>An intake host on the shared services; <paramref name="overrides"/> replace single settings.</summary>
@@ -106,6 +125,12 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        if (Worker is not null)
+        {
+            await Worker.StopAsync();
+            Worker.Dispose();
+        }
+
         if (Intake is not null)
         {
             await Intake.DisposeAsync();

@@ -93,3 +93,43 @@ public sealed record RedisSnapshot(long[] Stock, Dictionary<string, string> Toke
         && Tokens.OrderBy(t => t.Key).SequenceEqual(other.Tokens.OrderBy(t => t.Key))
         && Markers.OrderBy(t => t.Key).SequenceEqual(other.Markers.OrderBy(t => t.Key));
 }
+
+public static class Drain
+{
+    /// <summary>
+    /// Waits until every token of the campaign is final (no pending or claimed token is open, so
+    /// compensation has run too), then checks I1 and I3 from the stores: orders never exceed the
+    /// stock, sold equals the orders, and total stock = confirmed orders + Σ virtual stock, exactly.
+    /// </summary>
+    public static async Task<RedisSnapshot> AssertDrainedAsync(this PipelineFixture fixture, Guid campaignId, int shards, int totalStock, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        long open;
+        do
+        {
+            open = 0;
+            for (var shard = 0; shard < shards; shard++)
+            {
+                open += await fixture.RedisForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "open"));
+            }
+
+            if (open > 0)
+            {
+                await Task.Delay(100);
+            }
+        }
+        while (open > 0 && DateTime.UtcNow < deadline);
+
+        Assert.True(open == 0, $"{open} reservations were still open after the drain timeout");
+        var orders = await fixture.CountAsync("SELECT count(*) FROM orders WHERE campaign_id = $1", campaignId);
+        var sold = await fixture.CountAsync("SELECT sold FROM campaigns WHERE id = $1", campaignId);
+        var redis = await RedisSnapshot.TakeAsync(fixture, campaignId, shards);
+        Assert.True(orders <= totalStock, $"I1: {orders} orders for a stock of {totalStock}");
+        Assert.Equal(orders, sold);
+        Assert.Equal(totalStock, orders + redis.TotalStock);
+        Assert.Equal(orders, redis.ParsedTokens.Count(t => t.Fields["s"] == "confirmed"));
+        Assert.Equal(orders, await fixture.CountAsync(
+            "SELECT count(DISTINCT user_id) FROM orders WHERE campaign_id = $1", campaignId));
+        return redis;
+    }
+}

@@ -44,7 +44,15 @@ public sealed class TcpProxy : IAsyncDisposable
         _listener = null;
         foreach (var client in _connections.Keys)
         {
-            client.Client.LingerState = new LingerOption(true, 0);
+            try
+            {
+                // Reset rather than a graceful close: the process under test sees the server vanish.
+                client.Client?.Close(timeout: 0);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
             client.Close();
         }
 
