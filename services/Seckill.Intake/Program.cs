@@ -23,6 +23,7 @@ builder.Services.AddShardedInventory(builder.Configuration);
 builder.Services.AddSeckillDatabase(builder.Configuration);
 builder.Services.AddSeckillBus(builder.Configuration);
 builder.Services.AddScoped<CampaignCatalog>();
+builder.Services.AddSingleton<InventoryReconciler>();
 builder.Services.AddHostedService<PendingInventoryLoader>();
 builder.Services.AddSingleton<CampaignDirectory>();
 builder.Services.AddSingleton<SoldOutFlags>();
@@ -36,6 +37,12 @@ var app = builder.Build();
 if (args is ["migrate", ..])
 {
     await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+    return;
+}
+
+if (args is ["reconcile", var campaign, .. var flags])
+{
+    Environment.ExitCode = await ReconcileCommand.RunAsync(app.Services, campaign, apply: flags.Contains("--apply"));
     return;
 }
 

@@ -13,6 +13,7 @@ public static class LuaScripts
     public static readonly string Release = Load("release.lua");
     public static readonly string Claim = Load("claim.lua");
     public static readonly string Confirm = Load("confirm.lua");
+    public static readonly string ReconcileShard = Load("reconcile_shard.lua");
 
     private static string Load(string name)
     {

@@ -13,8 +13,11 @@ public readonly record struct ShardKeys(Guid CampaignId, int Shard)
     /// <summary>Units of virtual inventory left on this shard.</summary>
     public RedisKey Stock => $"{Tag}:stock";
 
-    /// <summary>Tokens not yet final (pending or claimed), scored by acceptance time in ms.</summary>
+    /// <summary>Pending tokens, scored by acceptance time in ms: the sweeper's index of what may be overdue.</summary>
     public RedisKey Open => $"{Tag}:open";
+
+    /// <summary>Claimed tokens (an order is being written), scored by claim time in ms; the sweeper leaves them alone.</summary>
+    public RedisKey Claimed => $"{Tag}:claimed";
 
     /// <summary>How many tokens of this shard ended failed or expired.</summary>
     public RedisKey Failed => $"{Tag}:failed";

@@ -59,10 +59,13 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     /// pending → claimed before an order is written. Callers issue many claims at once; the
     /// multiplexer pipelines them to each endpoint.
     /// </summary>
-    public async Task<ClaimResult> ClaimAsync(Guid campaignId, int shard, Guid reservationId)
+    public async Task<ClaimResult> ClaimAsync(Guid campaignId, int shard, Guid reservationId, string userId, DateTimeOffset acceptedAt)
     {
+        var keys = new ShardKeys(campaignId, shard);
         var result = (RedisResult[])(await shards.ForShard(shard).ScriptEvaluateAsync(
-            LuaScripts.Claim, [new ShardKeys(campaignId, shard).Token(reservationId)]))!;
+            LuaScripts.Claim,
+            [keys.Token(reservationId), keys.Open, keys.Claimed],
+            [Id(reservationId), clock.GetUtcNow().ToUnixTimeMilliseconds(), userId, acceptedAt.ToUnixTimeMilliseconds()]))!;
         var state = (string)result[0]!;
         return new ClaimResult(state, state == TokenStates.Confirmed && Guid.TryParse((string?)result[1], out var orderId) ? orderId : null);
     }
@@ -73,7 +76,7 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
         var keys = new ShardKeys(campaignId, shard);
         return (string)(await shards.ForShard(shard).ScriptEvaluateAsync(
             LuaScripts.Confirm,
-            [keys.Token(reservationId), keys.Open],
+            [keys.Token(reservationId), keys.Open, keys.Claimed],
             [Id(reservationId), orderId.ToString("D"), (long)_options.EndedTokenLifetime.TotalMilliseconds]))!;
     }
 
@@ -93,13 +96,45 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
 
         var released = await ReleaseAsync(campaignId, shard, reservationId, userId, token.HomeShard,
             fromStates: $"{TokenStates.Pending},{TokenStates.Claimed}", toState: TokenStates.Failed, reason, returnUnit);
-        if (token.HomeShard != shard && (released || token.State is TokenStates.Failed or TokenStates.Expired))
+        // A home shard of -1 marks a token re-created after its Redis server lost it; the marker went with it.
+        if (token.HomeShard >= 0 && token.HomeShard != shard && (released || token.State is TokenStates.Failed or TokenStates.Expired))
         {
             // Also on a repeat: the first attempt may have died between the two shards.
             await ForgetBuyerAsync(campaignId, token.HomeShard, userId, reservationId);
         }
 
         return released ? ReturnOutcome.Released : token.State == TokenStates.Confirmed ? ReturnOutcome.AlreadyConfirmed : ReturnOutcome.AlreadyEnded;
+    }
+
+    /// <summary>
+    /// The sweeper's step for one shard: tokens still pending after <paramref name="acceptedBefore"/>
+    /// become expired, their units go back and their buyers are freed. Claimed tokens are in another
+    /// set and never expired: a worker is writing their order. Returns how many tokens it examined.
+    /// </summary>
+    public async Task<int> ExpireOverdueAsync(Guid campaignId, int shard, DateTimeOffset acceptedBefore, int limit)
+    {
+        var keys = new ShardKeys(campaignId, shard);
+        var due = await shards.ForShard(shard).SortedSetRangeByScoreAsync(
+            keys.Open, double.NegativeInfinity, acceptedBefore.ToUnixTimeMilliseconds(), take: limit);
+        foreach (var member in due)
+        {
+            var reservationId = Guid.ParseExact((string)member!, "N");
+            var token = await ReadTokenAsync(campaignId, shard, reservationId);
+            if (token is null)
+            {
+                await shards.ForShard(shard).SortedSetRemoveAsync(keys.Open, member);
+                continue;
+            }
+
+            var released = await ReleaseAsync(campaignId, shard, reservationId, token.UserId, token.HomeShard,
+                fromStates: TokenStates.Pending, toState: TokenStates.Expired, reason: TokenStates.Expired, returnUnit: true);
+            if (released && token.HomeShard >= 0 && token.HomeShard != shard)
+            {
+                await ForgetBuyerAsync(campaignId, token.HomeShard, token.UserId, reservationId);
+            }
+        }
+
+        return due.Length;
     }
 
     public async Task<ReservationToken?> ReadTokenAsync(Guid campaignId, int shard, Guid reservationId)
@@ -160,8 +195,8 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     {
         var keys = new ShardKeys(campaignId, shard);
         RedisKey[] scriptKeys = shard == home
-            ? [keys.Token(reservationId), keys.Stock, keys.Open, keys.Failed, keys.Buyer(userId)]
-            : [keys.Token(reservationId), keys.Stock, keys.Open, keys.Failed];
+            ? [keys.Token(reservationId), keys.Stock, keys.Open, keys.Claimed, keys.Failed, keys.Buyer(userId)]
+            : [keys.Token(reservationId), keys.Stock, keys.Open, keys.Claimed, keys.Failed];
         var result = (string?)await shards.ForShard(shard).ScriptEvaluateAsync(
             LuaScripts.Release,
             scriptKeys,

@@ -2,6 +2,13 @@ using StackExchange.Redis;
 
 namespace Seckill.Inventory;
 
+/// <summary>One shard's reconciliation: the stock found (null when the key was gone), the correct stock, and what it was computed from.</summary>
+public sealed record ShardReconciliation(int Index, long? Actual, long Expected, long Open, long Confirmed)
+{
+    public long Drift => (Actual ?? 0) - Expected;
+}
+
+/// <summary>One shard's live state; <paramref name="Open"/> counts tokens pending or claimed.</summary>
 public sealed record ShardSnapshot(int Index, long VirtualStock, long Open, long Failed);
 
 /// <summary>The first-level cache of patent step S1: each shard's virtual stock in Redis.</summary>
@@ -23,6 +30,27 @@ public sealed class VirtualInventory(ShardConnections shards)
         await Task.WhenAll(writes);
     }
 
+    /// <summary>See Scripts/reconcile_shard.lua; <paramref name="apply"/> false only reports.</summary>
+    public async Task<ShardReconciliation> ReconcileShardAsync(Guid campaignId, int shard, int share, long confirmed, bool apply)
+    {
+        var keys = new ShardKeys(campaignId, shard);
+        var result = (RedisResult[])(await shards.ForShard(shard).ScriptEvaluateAsync(
+            LuaScripts.ReconcileShard, [keys.Stock, keys.Open, keys.Claimed], [share, confirmed, apply ? 1 : 0]))!;
+        var actual = (string?)result[0];
+        return new ShardReconciliation(shard, string.IsNullOrEmpty(actual) ? null : long.Parse(actual, System.Globalization.CultureInfo.InvariantCulture),
+            (long)result[1], (long)result[2], confirmed);
+    }
+
+    /// <summary>Puts back the markers of buyers who hold confirmed orders, so a shard that lost them still refuses their second purchase.</summary>
+    public async Task<int> RestoreMarkersAsync(Guid campaignId, int homeShard, IEnumerable<(Guid ReservationId, string UserId)> buyers)
+    {
+        var keys = new ShardKeys(campaignId, homeShard);
+        var db = shards.ForShard(homeShard);
+        var writes = buyers.Select(b => db.StringSetAsync(keys.Buyer(b.UserId), $"{b.ReservationId:N}|", when: When.NotExists)).ToList();
+        var results = await Task.WhenAll(writes);
+        return results.Count(written => written);
+    }
+
     public async Task<IReadOnlyList<ShardSnapshot>> ReadAsync(Guid campaignId, int shardCount)
     {
         var reads = new Task<ShardSnapshot>[shardCount];
@@ -40,8 +68,9 @@ public sealed class VirtualInventory(ShardConnections shards)
         var batch = shards.ForShard(shard).CreateBatch();
         var stock = batch.StringGetAsync(keys.Stock);
         var open = batch.SortedSetLengthAsync(keys.Open);
+        var claimed = batch.SortedSetLengthAsync(keys.Claimed);
         var failed = batch.StringGetAsync(keys.Failed);
         batch.Execute();
-        return new ShardSnapshot(shard, (long)await stock, await open, (long?)await failed ?? 0);
+        return new ShardSnapshot(shard, (long)await stock, await open + await claimed, (long?)await failed ?? 0);
     }
 }

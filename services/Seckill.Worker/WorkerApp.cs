@@ -4,6 +4,7 @@ using Seckill.Inventory;
 using Seckill.Messaging;
 using Seckill.Worker.Compensation;
 using Seckill.Worker.Orders;
+using Seckill.Worker.Sweeping;
 
 namespace Seckill.Worker;
 
@@ -29,6 +30,12 @@ public static class WorkerApp
         services.AddSingleton<OrderLedger>();
         services.AddSingleton<OrderRateLimiter>();
         services.AddSingleton<StoreOutage>();
+        services.AddOptions<SweeperOptions>()
+            .Bind(builder.Configuration.GetSection(SweeperOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<PendingReservationSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<PendingReservationSweeper>());
         services.AddSeckillBus(
             builder.Configuration,
             consumers: bus =>

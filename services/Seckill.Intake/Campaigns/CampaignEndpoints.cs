@@ -14,6 +14,10 @@ public static class CampaignEndpoints
         admin.MapPost("", CreateAsync);
         admin.MapGet("", ListAsync);
         admin.MapGet("{id}", GetAsync);
+        admin.MapGet("{id}/reconciliation", (string id, InventoryReconciler reconciler, CancellationToken cancellationToken) =>
+            ReconcileAsync(id, apply: false, reconciler, cancellationToken));
+        admin.MapPost("{id}/reconciliation", (string id, InventoryReconciler reconciler, CancellationToken cancellationToken) =>
+            ReconcileAsync(id, apply: true, reconciler, cancellationToken));
         return routes;
     }
 
@@ -65,6 +69,19 @@ public static class CampaignEndpoints
 
     private static async Task<Ok<IReadOnlyList<CampaignView>>> ListAsync(CampaignCatalog catalog, CancellationToken cancellationToken) =>
         TypedResults.Ok(await catalog.ListAsync(cancellationToken));
+
+    /// <summary>GET reports each shard's drift; POST also writes the corrected stock and restores buyers' markers.</summary>
+    private static async Task<IResult> ReconcileAsync(string id, bool apply, InventoryReconciler reconciler, CancellationToken cancellationToken)
+    {
+        if (!RouteIds.TryParse(id, "id", out var campaignId, out var problem))
+        {
+            return problem;
+        }
+
+        return await reconciler.ReconcileAsync(campaignId, apply, cancellationToken) is { } report
+            ? TypedResults.Ok(report)
+            : Problems.NotFound("Campaign", $"No campaign {campaignId}.");
+    }
 
     private static async Task<IResult> GetAsync(string id, CampaignCatalog catalog, CancellationToken cancellationToken)
     {

@@ -30,7 +30,7 @@ public sealed partial class OrderWriter(
 
     private async Task<List<StockReturnRequested>> WriteAsync(List<SeckillAccepted> batch)
     {
-        var claims = await Task.WhenAll(batch.Select(a => reservations.ClaimAsync(a.CampaignId, a.Shard, a.ReservationId)));
+        var claims = await Task.WhenAll(batch.Select(a => reservations.ClaimAsync(a.CampaignId, a.Shard, a.ReservationId, a.UserId, a.AcceptedAt)));
         var toWrite = new List<SeckillAccepted>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {

@@ -110,7 +110,8 @@ public static class Drain
             open = 0;
             for (var shard = 0; shard < shards; shard++)
             {
-                open += await fixture.RedisForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "open"));
+                open += await fixture.RedisForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "open"))
+                    + await fixture.RedisForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "claimed"));
             }
 
             if (open > 0)
