@@ -17,7 +17,6 @@ namespace Seckill.IntegrationTests.Fixtures;
 public sealed class PipelineFixture : IAsyncLifetime
 {
     private ContainerServices? _containers;
-    private ConnectionMultiplexer[] _redis = [];
 
     public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
 
@@ -28,7 +27,12 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public string AdminKey => Settings["Seckill:AdminKey"]!;
 
-    public int RedisEndpointCount => _redis.Length;
+    public int RedisEndpointCount => Redis.EndpointCount;
+
+    /// <summary>The test's own connections to the shared Redis endpoints.</summary>
+    public RedisShards Redis { get; private set; } = null!;
+
+    public IReadOnlyList<string> RedisEndpoints { get; private set; } = [];
 
     public async ValueTask InitializeAsync()
     {
@@ -52,7 +56,8 @@ public sealed class PipelineFixture : IAsyncLifetime
             .OrderBy(s => int.Parse(s.Key["Seckill:Redis:Shards:".Length..], System.Globalization.CultureInfo.InvariantCulture))
             .Select(s => s.Value!)
             .ToList();
-        _redis = await Task.WhenAll(shards.Select(endpoint => ConnectionMultiplexer.ConnectAsync(endpoint)));
+        RedisEndpoints = shards;
+        Redis = await RedisShards.ConnectAsync(shards);
         Intake = CreateIntake();
         _ = Intake.Server;
         Worker = CreateWorker();
@@ -63,7 +68,10 @@ public sealed class PipelineFixture : IAsyncLifetime
     public IHost Worker { get; private set; } = null!;
 
     /// <summary>A worker host on the shared services, not started; <paramref name="overrides"/> replace single settings.</summary>
-    public IHost CreateWorker(IReadOnlyDictionary<string, string?>? overrides = null)
+    public IHost CreateWorker(IReadOnlyDictionary<string, string?>? overrides = null) => WorkerApp.Build([], With(overrides));
+
+    /// <summary>The shared settings with <paramref name="overrides"/> replacing single entries.</summary>
+    public Dictionary<string, string?> With(IReadOnlyDictionary<string, string?>? overrides)
     {
         var settings = new Dictionary<string, string?>(Settings);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -71,7 +79,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             settings[key] = value;
         }
 
-        return WorkerApp.Build([], settings);
+        return settings;
     }
 
     /// <summary>An intake host on the shared services; <paramref name="overrides"/> replace single settings.</summary>
@@ -94,9 +102,11 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["Seckill:Intake:PurchaseQueueLimit"] = "100000",
     };
 
-    public HttpClient AdminClient()
+    public HttpClient AdminClient() => AdminClient(Intake);
+
+    public HttpClient AdminClient(WebApplicationFactory<Program> intake)
     {
-        var client = Intake.CreateClient();
+        var client = intake.CreateClient();
         client.DefaultRequestHeaders.Add("X-Admin-Key", AdminKey);
         client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         return client;
@@ -105,23 +115,10 @@ public sealed class PipelineFixture : IAsyncLifetime
     public HttpClient AnonymousClient() => Intake.CreateClient();
 
     /// <summary>The Redis database that holds shard <paramref name="shard"/> of any campaign (shard i on endpoint i mod endpoints).</summary>
-    public IDatabase RedisForShard(int shard) => _redis[shard % _redis.Length].GetDatabase();
+    public IDatabase RedisForShard(int shard) => Redis.ForShard(shard);
 
     /// <summary>Every key on every endpoint matching <paramref name="pattern"/>, by SCAN.</summary>
-    public async Task<List<string>> ScanKeysAsync(string pattern)
-    {
-        var keys = new List<string>();
-        foreach (var multiplexer in _redis)
-        {
-            var server = multiplexer.GetServers().Single();
-            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 1000))
-            {
-                keys.Add(key.ToString());
-            }
-        }
-
-        return keys;
-    }
+    public Task<List<string>> ScanKeysAsync(string pattern) => Redis.ScanKeysAsync(pattern);
 
     public async ValueTask DisposeAsync()
     {
@@ -136,9 +133,9 @@ public sealed class PipelineFixture : IAsyncLifetime
             await Intake.DisposeAsync();
         }
 
-        foreach (var multiplexer in _redis)
+        if (Redis is not null)
         {
-            await multiplexer.DisposeAsync();
+            await Redis.DisposeAsync();
         }
 
         if (Database is not null)

@@ -57,14 +57,16 @@ public sealed record RedisSnapshot(long[] Stock, Dictionary<string, string> Toke
 {
     public long TotalStock => Stock.Sum();
 
-    public static async Task<RedisSnapshot> TakeAsync(PipelineFixture fixture, Guid campaignId, int shards)
+    public static Task<RedisSnapshot> TakeAsync(PipelineFixture fixture, Guid campaignId, int shards) => TakeAsync(fixture.Redis, campaignId, shards);
+
+    public static async Task<RedisSnapshot> TakeAsync(RedisShards fixture, Guid campaignId, int shards)
     {
         var stock = new long[shards];
         var tokens = new Dictionary<string, string>();
         var markers = new Dictionary<string, string>();
         for (var shard = 0; shard < shards; shard++)
         {
-            var db = fixture.RedisForShard(shard);
+            var db = fixture.ForShard(shard);
             stock[shard] = (long?)await db.StringGetAsync(Stores.ShardKey(campaignId, shard, "stock")) ?? 0;
             var prefix = $"{{sk:{campaignId:N}:{shard}}}:";
             foreach (var key in await fixture.ScanKeysAsync(prefix + "*"))
@@ -101,8 +103,9 @@ public static class Drain
     /// compensation has run too), then checks I1 and I3 from the stores: orders never exceed the
     /// stock, sold equals the orders, and total stock = confirmed orders + Σ virtual stock, exactly.
     /// </summary>
-    public static async Task<RedisSnapshot> AssertDrainedAsync(this PipelineFixture fixture, Guid campaignId, int shards, int totalStock, TimeSpan? timeout = null)
+    public static async Task<RedisSnapshot> AssertDrainedAsync(this PipelineFixture fixture, Guid campaignId, int shards, int totalStock, TimeSpan? timeout = null, RedisShards? redisShards = null)
     {
+        var redisStores = redisShards ?? fixture.Redis;
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         long open;
         do
@@ -110,8 +113,8 @@ public static class Drain
             open = 0;
             for (var shard = 0; shard < shards; shard++)
             {
-                open += await fixture.RedisForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "open"))
-                    + await fixture.RedisForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "claimed"));
+                open += await redisStores.ForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "open"))
+                    + await redisStores.ForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "claimed"));
             }
 
             if (open > 0)
@@ -124,7 +127,7 @@ public static class Drain
         Assert.True(open == 0, $"{open} reservations were still open after the drain timeout");
         var orders = await fixture.CountAsync("SELECT count(*) FROM orders WHERE campaign_id = $1", campaignId);
         var sold = await fixture.CountAsync("SELECT sold FROM campaigns WHERE id = $1", campaignId);
-        var redis = await RedisSnapshot.TakeAsync(fixture, campaignId, shards);
+        var redis = await RedisSnapshot.TakeAsync(redisStores, campaignId, shards);
         Assert.True(orders <= totalStock, $"I1: {orders} orders for a stock of {totalStock}");
         Assert.Equal(orders, sold);
         Assert.Equal(totalStock, orders + redis.TotalStock);
@@ -132,5 +135,28 @@ public static class Drain
         Assert.Equal(orders, await fixture.CountAsync(
             "SELECT count(DISTINCT user_id) FROM orders WHERE campaign_id = $1", campaignId));
         return redis;
+    }
+}
+
+public static class Waiting
+{
+    public static Task<long> SoldAsync(this PipelineFixture fixture, Guid campaignId) =>
+        fixture.CountAsync("SELECT sold FROM campaigns WHERE id = $1", campaignId);
+
+    /// <summary>Polls <paramref name="condition"/> every 50 ms; false when <paramref name="timeout"/> ran out first.</summary>
+    public static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return await condition();
     }
 }
