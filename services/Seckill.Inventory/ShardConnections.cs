@@ -64,7 +64,7 @@ public sealed partial class ShardConnections(IOptions<RedisShardOptions> options
         }
         catch (ArgumentException e)
         {
-            throw new InvalidOperationException($"{RedisShardOptions.Section}:Shards:{index} ('{endpoint}') is not a valid Redis endpoint: {e.Message}", e);
+            throw new InvalidOperationException($"{RedisShardOptions.Section}:Shards:{index} is not a valid Redis endpoint: {e.Message}", e);
         }
 
         // Only the first connect aborts; once up, the multiplexer reconnects on its own.
@@ -79,8 +79,9 @@ public sealed partial class ShardConnections(IOptions<RedisShardOptions> options
         }
         catch (RedisConnectionException e)
         {
+            // The configuration string may carry a password; the message names the endpoint without it.
             throw new InvalidOperationException(
-                $"Redis shard endpoint {RedisShardOptions.Section}:Shards:{index} ('{endpoint}') is unreachable. " +
+                $"Redis shard endpoint {RedisShardOptions.Section}:Shards:{index} ('{configuration.ToString(includePassword: false)}') is unreachable. " +
                 "Start the local services with 'bash infra/services.sh up' or fix the endpoint.", e);
         }
     }

@@ -44,6 +44,12 @@ public static class JsonBody
             return new Result<T>(default, UnsupportedMediaType(request.ContentType), false);
         }
 
+        // The reader checks structure, not every string's encoding; a purchase body is never read further.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Value.Span))
+        {
+            return new Result<T>(default, Problems.Invalid("body", "The body is not valid UTF-8."), false);
+        }
+
         try
         {
             var value = JsonSerializer.Deserialize<T>(bytes.Value.Span, Options);
