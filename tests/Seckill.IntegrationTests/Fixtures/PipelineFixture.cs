@@ -27,6 +27,9 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public string AdminKey => Settings["Seckill:AdminKey"]!;
 
+    /// <summary>True when the servers are Testcontainers rather than the infra scripts' local processes.</summary>
+    public bool UsesContainers { get; private set; }
+
     public int RedisEndpointCount => Redis.EndpointCount;
 
     /// <summary>The test's own connections to the shared Redis endpoints.</summary>
@@ -46,6 +49,7 @@ public sealed class PipelineFixture : IAsyncLifetime
                     $"and no Docker engine. Run '{ServiceEndpoints.StartCommand}' from the repository root, then run the tests again.");
             }
 
+            UsesContainers = true;
             _containers = new ContainerServices();
             settings = await _containers.StartAsync();
         }
