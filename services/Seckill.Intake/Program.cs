@@ -8,6 +8,12 @@ using Seckill.Inventory;
 using Seckill.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
+var isCommand = args is ["migrate", ..] or ["reconcile", ..];
+if (isCommand)
+{
+    // A command's output is its answer (the reconciliation report); the host's chatter goes away.
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+}
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
 builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemCodes.FillIn);
