@@ -98,10 +98,13 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     /// <summary>
     /// Tests fire tens of thousands of requests at one in-process intake at once; admission control
-    /// is proven by its own test with its own limits.
+    /// is proven by its own test with its own limits. The whole suite shares two cores with the
+    /// servers, so a broker confirm may take seconds: the tests that want a publish to fail set
+    /// their own short timeout, the others must not fail for a slow machine.
     /// </summary>
     private static readonly Dictionary<string, string?> TestDefaults = new()
     {
+        ["Seckill:Intake:PublishTimeout"] = "00:00:30",
         ["Seckill:Intake:MaxConcurrentPurchases"] = "100000",
         ["Seckill:Intake:PurchaseQueueLimit"] = "100000",
     };
