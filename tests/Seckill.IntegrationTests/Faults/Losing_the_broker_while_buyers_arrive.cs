@@ -15,7 +15,7 @@ public class Losing_the_broker_while_buyers_arrive(PipelineFixture fixture)
         var throughRelay = new Dictionary<string, string?>(broker.Settings)
         {
             ["Seckill:RabbitMq:Port"] = relay.Port.ToString(CultureInfo.InvariantCulture),
-            ["Seckill:Intake:PublishTimeout"] = "00:00:01",
+            ["Seckill:Intake:PublishTimeout"] = "00:00:05",
         };
         await using var intake = fixture.CreateIntake(throughRelay);
         using var worker = fixture.CreateWorker(throughRelay);

@@ -17,7 +17,7 @@ public class Buying_when_the_broker_is_down(PipelineFixture fixture)
         await using var intake = fixture.CreateIntake(new Dictionary<string, string?>
         {
             ["Seckill:RabbitMq:Port"] = relay.Port.ToString(CultureInfo.InvariantCulture),
-            ["Seckill:Intake:PublishTimeout"] = "00:00:02",
+            ["Seckill:Intake:PublishTimeout"] = "00:00:05",
         });
         var client = intake.CreateClient();
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
