@@ -1,10 +1,35 @@
 #!/usr/bin/env bash
-# README's main command: services up, schema migrated, intake and one worker started in the background.
-#   bash infra/run.sh          start (idempotent) and print the URLs
-#   bash infra/run.sh stop     stop the intake and worker this script started (services keep running)
+# README's main command: a whole simulated flash sale on the local default.
+# Services up, schema migrated, intake and workers started, a campaign created and a crowd of
+# buyers sent at it by the load generator; then the report, the chart and the URLs are printed
+# and everything stays up for exploration until Ctrl-C, which stops what this script started
+# (the services keep running: bash infra/services.sh stop).
+#
+#   bash infra/run.sh [--stock N] [--buyers N] [--shards M] [--workers K] [--worker-rate R]
+#                     [--no-sale] [--detach]
+#   bash infra/run.sh stop      stop an intake and workers left running by --detach
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+
+stock=10000 buyers=100000 shards=4 workers=2 worker_rate=0 sale=1 detach=0 command=start
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stock) stock=$2; shift 2 ;;
+    --buyers) buyers=$2; shift 2 ;;
+    --shards) shards=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --worker-rate) worker_rate=$2; shift 2 ;;
+    --no-sale) sale=0; shift ;;
+    --detach) detach=1; shift ;;
+    stop) command=stop; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for value in "$stock" "$buyers" "$shards" "$workers" "$worker_rate"; do
+  [[ $value =~ ^[0-9]+$ ]] || { echo "not a whole number: $value" >&2; exit 2; }
+done
 
 port=${SECKILL_INTAKE_PORT:-5080}
 url="http://127.0.0.1:${port}"
@@ -12,29 +37,27 @@ url="http://127.0.0.1:${port}"
 bash infra/services.sh up >/dev/null
 env_file=$(bash infra/services.sh env)
 local_dir=$(dirname "$env_file")
-pid_file="$local_dir/intake.pid"
-log_file="$local_dir/logs/intake.log"
-worker_pid_file="$local_dir/worker.pid"
-worker_log_file="$local_dir/logs/worker.log"
-mkdir -p "$local_dir/logs"
+run_dir="$local_dir/run"
+log_dir="$local_dir/logs"
+mkdir -p "$run_dir" "$log_dir"
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-running() { alive "$pid_file"; }
 
-stop_one() {
-  if alive "$2"; then
-    kill "$(cat "$2")"
-    while alive "$2"; do sleep 0.2; done
-    echo "$1: stopped"
-  else
-    echo "$1: not running"
-  fi
-  rm -f "$2"
+stop_all() {
+  for pid_file in "$run_dir"/*.pid; do
+    [ -e "$pid_file" ] || continue
+    name=$(basename "$pid_file" .pid)
+    if alive "$pid_file"; then
+      kill "$(cat "$pid_file")"
+      while alive "$pid_file"; do sleep 0.2; done
+      echo "$name: stopped"
+    fi
+    rm -f "$pid_file"
+  done
 }
 
-if [ "${1:-}" = "stop" ]; then
-  stop_one intake "$pid_file"
-  stop_one worker "$worker_pid_file"
+if [ "$command" = stop ]; then
+  stop_all
   exit 0
 fi
 
@@ -43,38 +66,64 @@ set -a
 . "$env_file"
 set +a
 
-if running; then
-  echo "intake: already running (pid $(cat "$pid_file"))"
-else
-  dotnet build -c Release -v quiet -nologo services/Seckill.Intake/Seckill.Intake.csproj >/dev/null
-  intake="services/Seckill.Intake/bin/Release/net10.0/Seckill.Intake.dll"
-  dotnet "$intake" migrate >>"$log_file" 2>&1 && echo "schema: up to date"
-  ASPNETCORE_ENVIRONMENT=Production nohup dotnet "$intake" --urls "$url" >"$log_file" 2>&1 &
-  echo $! >"$pid_file"
-  for _ in $(seq 1 60); do
-    if curl -fsS "$url/health" >/dev/null 2>&1; then break; fi
-    if ! running; then echo "intake failed to start; last log lines:"; tail -n 30 "$log_file"; exit 1; fi
-    sleep 0.5
-  done
-  curl -fsS "$url/health" >/dev/null || { echo "intake did not answer at $url/health"; tail -n 30 "$log_file"; exit 1; }
+if alive "$run_dir/intake.pid"; then
+  echo "An intake started by this script is still running; stop it first: bash infra/run.sh stop" >&2
+  exit 1
 fi
 
-if alive "$worker_pid_file"; then
-  echo "worker: already running (pid $(cat "$worker_pid_file"))"
-else
-  dotnet build -c Release -v quiet -nologo services/Seckill.Worker/Seckill.Worker.csproj >/dev/null
-  DOTNET_ENVIRONMENT=Production nohup dotnet services/Seckill.Worker/bin/Release/net10.0/Seckill.Worker.dll >"$worker_log_file" 2>&1 &
-  echo $! >"$worker_pid_file"
-  sleep 2
-  alive "$worker_pid_file" || { echo "worker failed to start; last log lines:"; tail -n 30 "$worker_log_file"; exit 1; }
+echo "building (Release)…"
+for project in services/Seckill.Intake services/Seckill.Worker tests/Seckill.LoadTest; do
+  dotnet build -c Release -v quiet -nologo "$project" >/dev/null
+done
+intake=services/Seckill.Intake/bin/Release/net10.0/Seckill.Intake.dll
+worker=services/Seckill.Worker/bin/Release/net10.0/Seckill.Worker.dll
+
+dotnet "$intake" migrate >>"$log_dir/intake.log" 2>&1
+echo "schema: up to date"
+
+if [ "$detach" = 0 ]; then
+  trap 'echo; stop_all; exit 0' INT TERM
+fi
+
+# --contentRoot: appsettings.json sits beside the program, not in the working directory.
+ASPNETCORE_ENVIRONMENT=Production nohup dotnet "$intake" --urls "$url" --contentRoot "$root/$(dirname "$intake")" >"$log_dir/intake.log" 2>&1 &
+echo $! >"$run_dir/intake.pid"
+for i in $(seq 1 "$workers"); do
+  Seckill__Worker__MaxOrdersPerSecond=$worker_rate DOTNET_ENVIRONMENT=Production \
+    nohup dotnet "$worker" >"$log_dir/worker-$i.log" 2>&1 &
+  echo $! >"$run_dir/worker-$i.pid"
+done
+
+for _ in $(seq 1 120); do
+  curl -fsS "$url/health" >/dev/null 2>&1 && break
+  alive "$run_dir/intake.pid" || { echo "intake failed to start:"; tail -n 30 "$log_dir/intake.log"; stop_all; exit 1; }
+  sleep 0.5
+done
+curl -fsS "$url/health" >/dev/null || { echo "intake did not answer at $url/health"; stop_all; exit 1; }
+for i in $(seq 1 "$workers"); do
+  alive "$run_dir/worker-$i.pid" || { echo "worker $i failed to start:"; tail -n 30 "$log_dir/worker-$i.log"; stop_all; exit 1; }
+done
+echo "intake: $url   workers: $workers (rate per process: ${worker_rate:-0}/s, 0 = unlimited)"
+
+if [ "$sale" = 1 ]; then
+  dotnet tests/Seckill.LoadTest/bin/Release/net10.0/Seckill.LoadTest.dll \
+    --intake "$url" --env-file "$env_file" --stock "$stock" --shards "$shards" --buyers "$buyers" || true
 fi
 
 cat <<EOT
-Intake:               $url   (OpenAPI: $url/openapi/v1.json, log: $log_file)
-Worker:               pid $(cat "$worker_pid_file")   (log: $worker_log_file)
-RabbitMQ management:  http://127.0.0.1:${Seckill__RabbitMq__ManagementPort}   (user ${Seckill__RabbitMq__Username}, password in $env_file)
-Admin key:            Seckill__AdminKey in $env_file
 
-Try:  curl -s -X POST $url/api/campaigns -H "X-Admin-Key: \$Seckill__AdminKey" -H 'Content-Type: application/json' -d '{"name":"demo","stock":100}'
-Stop: bash infra/run.sh stop      (services: bash infra/services.sh stop)
+Intake:               $url   (OpenAPI: $url/openapi/v1.json)
+RabbitMQ management:  http://127.0.0.1:${Seckill__RabbitMq__ManagementPort}   (user ${Seckill__RabbitMq__Username}, password in $env_file)
+Logs:                 $log_dir/
+Admin key:            Seckill__AdminKey in $env_file
+Try:  curl -s $url/api/campaigns -H "X-Admin-Key: \$Seckill__AdminKey"   (after: set -a; . $env_file; set +a)
 EOT
+
+if [ "$detach" = 1 ]; then
+  echo "Left running; stop with: bash infra/run.sh stop"
+  exit 0
+fi
+echo "Running until Ctrl-C (then the intake and workers stop; services keep running)."
+while alive "$run_dir/intake.pid"; do sleep 1; done
+echo "the intake exited; see $log_dir/intake.log"
+stop_all

@@ -24,6 +24,8 @@ public static class BusRegistration
 
         services.AddMassTransit(bus =>
         {
+            // The machines running a sale talk only to their own servers; no usage reports leave them.
+            bus.DisableUsageTelemetry();
             consumers?.Invoke(bus);
             bus.UsingRabbitMq((context, rabbit) =>
             {

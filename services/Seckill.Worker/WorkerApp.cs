@@ -13,7 +13,8 @@ public static class WorkerApp
 {
     public static IHost Build(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
-        var builder = Host.CreateApplicationBuilder(args);
+        // The content root is the program's folder, so appsettings.json is found whatever the working directory.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

@@ -1,1 +1,101 @@
-Console.WriteLine("x");
+using System.Globalization;
+using Seckill.LoadTest;
+using Spectre.Console;
+
+LoadOptions options;
+try
+{
+    var parsed = LoadOptions.Parse(args);
+    if (parsed is null)
+    {
+        Console.WriteLine(LoadOptions.Help);
+        return 0;
+    }
+
+    options = parsed;
+}
+catch (UsageException e)
+{
+    await Console.Error.WriteLineAsync($"error: {e.Message}\nRun with --help for the options.");
+    return 2;
+}
+
+try
+{
+    return await RunAsync(options);
+}
+catch (Exception e) when (e is UsageException or ServiceUnavailableException)
+{
+    await Console.Error.WriteLineAsync($"error: {e.Message}");
+    return 2;
+}
+
+static async Task<int> RunAsync(LoadOptions options)
+{
+    // Ctrl+C ends the process: a cut-short sale has no drain or checks worth reporting.
+    var cancellationToken = CancellationToken.None;
+    var repoRoot = ServiceSettings.FindRepoRoot();
+    var settings = ServiceSettings.Load(options.EnvFile, repoRoot);
+    var startedAt = DateTimeOffset.Now;
+    var outDir = Path.GetFullPath(options.OutDir
+        ?? Path.Combine(repoRoot ?? Directory.GetCurrentDirectory(), ".local", "reports", startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+    var live = !options.NoLive && !Console.IsOutputRedirected;
+
+    using var intake = new IntakeClient(options.Intake, settings.AdminKey, options.Concurrency);
+    await intake.CheckHealthAsync(cancellationToken);
+    await using var probe = await StoreProbe.ConnectAsync(settings, cancellationToken);
+
+    var campaign = options.CampaignId is { } existing
+        ? await intake.GetCampaignAsync(existing, cancellationToken)
+        : await intake.CreateCampaignAsync($"load test {startedAt:yyyy-MM-dd HH:mm:ss}", options.Stock, options.Shards, cancellationToken);
+    var row = await probe.ReadCampaignAsync(campaign.Id, cancellationToken)
+        ?? throw new ServiceUnavailableException($"Campaign {campaign.Id} is not in PostgreSQL: is the intake using the same database as the env file?");
+    var ordersBefore = (await probe.CountOrdersAsync(campaign.Id, cancellationToken)).Orders;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"campaign {campaign.Id}  stock {row.TotalStock}  shards {row.ShardCount}  status {campaign.Status}  ({(options.CampaignId is null ? "created" : "existing")})"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"sale: {options.Buyers} buyers + {options.RepeatRequests} repeats, pattern {options.Pattern.ToString().ToLowerInvariant()}, concurrency {options.Concurrency} → {options.Intake}"));
+
+    var progress = new SaleProgress(new SaleClock());
+    var sampler = new Sampler(progress, probe, campaign.Id, row.ShardCount);
+    using var stopSampling = new CancellationTokenSource();
+    var sampling = sampler.RunAsync(stopSampling.Token);
+    var runner = new SaleRunner(intake, campaign.Id, options, progress);
+
+    var (sale, drain) = await new LiveProgress(progress, sampler, live).RunAsync(async () =>
+    {
+        var result = await runner.RunAsync(cancellationToken);
+        var lastAnswerAt = SaleClock.ToSeconds(result.LastAnswerAt);
+        var drained = sampler.WatchDrain(lastAnswerAt);
+        var timeout = Task.Delay(TimeSpan.FromSeconds(options.DrainTimeoutSeconds), cancellationToken);
+        return (result, await Task.WhenAny(drained, timeout) == drained ? await drained : (DrainTimes?)null);
+    });
+
+    await stopSampling.CancelAsync();
+    await sampling;
+
+    var finalRow = await probe.ReadCampaignAsync(campaign.Id, cancellationToken) ?? row;
+    var stores = new StoreTotals(
+        finalRow.TotalStock,
+        finalRow.ShardCount,
+        finalRow.Sold,
+        await probe.CountOrdersAsync(campaign.Id, cancellationToken),
+        ordersBefore,
+        await probe.VirtualStockAsync(campaign.Id, finalRow.ShardCount));
+    var runSettings = new RunSettings(
+        options.Intake.ToString(), options.Pattern.ToString().ToLowerInvariant(), options.Buyers, options.RepeatRequests, options.Rate,
+        options.RampSeconds, options.Concurrency, options.DrainTimeoutSeconds, SaleRunner.Seed);
+    var report = LoadReport.Build(
+        startedAt, runSettings, campaign.Id, stores, sale, intake.Codes,
+        drain ?? new DrainTimes(progress.Clock.Seconds, progress.Clock.Seconds), drain is not null, sampler.OrdersChangedAt, sampler.ProbeFailures, sampler.Samples);
+    report.Print();
+
+    Directory.CreateDirectory(outDir);
+    var reportPath = Path.Combine(outDir, "report.json");
+    await report.WriteJsonAsync(reportPath, cancellationToken);
+    var chartPath = Chart.Write(report.TimeSeries, report.SaleSeconds, outDir);
+    AnsiConsole.MarkupLine(report.Passed ? "[green]all checks PASS[/]" : drain is null ? "[red]the drain timed out[/]" : "[red]a check FAILED[/]");
+    Console.WriteLine($"report: {reportPath}");
+    Console.WriteLine($"chart:  {chartPath}");
+    return report.Passed ? 0 : 1;
+}

@@ -40,14 +40,19 @@ public class Poison_messages(PipelineFixture fixture)
         await using var channel = await connection.CreateChannelAsync();
         await channel.BasicPublishAsync("seckill-accepted", "", mandatory: true, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes("{}"));
 
-        // A consumer that crashes on the message every time: the broker hands it back, again and again.
+        await WaitUntilAsync(async () => await broker.ReadyMessagesAsync("seckill-orders") == 1);
+
+        // A consumer that crashes on the message every time: the broker hands it back, again and again,
+        // until it has been delivered more often than the limit and is dead-lettered.
         var deliveries = 0;
-        while (deliveries < 50)
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && await broker.ReadyMessagesAsync("seckill-orders_error") == 0)
         {
             var delivery = await channel.BasicGetAsync("seckill-orders", autoAck: false);
             if (delivery is null)
             {
-                break;
+                await Task.Delay(50);
+                continue;
             }
 
             deliveries++;

@@ -1,0 +1,155 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Seckill.LoadTest;
+
+public sealed record ShardView(int Index, long VirtualStock);
+
+public sealed record CampaignCounts(long Confirmed, long Pending, long Failed);
+
+public sealed record NewCampaign(
+    string Name,
+    int Stock,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards);
+
+public sealed record CampaignView(Guid Id, string Name, int Stock, string Status, IReadOnlyList<ShardView> Shards, CampaignCounts Counts);
+
+/// <summary>One answer to a purchase: the HTTP status (0 when none came) and the problem code's id in <see cref="ProblemCodes"/>.</summary>
+public readonly record struct PurchaseAnswer(int Status, int Code);
+
+/// <summary>The intake's admin and buyer routes over one pooled HTTP/1.1 client.</summary>
+public sealed class IntakeClient : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly HttpClient _http;
+    private readonly string _adminKey;
+
+    public IntakeClient(Uri intake, string adminKey, int concurrency)
+    {
+        _adminKey = adminKey;
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = concurrency,
+            PooledConnectionLifetime = TimeSpan.FromHours(1),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        _http = new HttpClient(handler)
+        {
+            BaseAddress = intake,
+            DefaultRequestVersion = HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    public ProblemCodes Codes { get; } = new();
+
+    public async Task CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new ServiceUnavailableException($"The intake at {_http.BaseAddress} answered /health with {(int)response.StatusCode}.");
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            throw new ServiceUnavailableException($"The intake at {_http.BaseAddress} cannot be reached ({e.Message}). Start it or pass --intake.", e);
+        }
+    }
+
+    public async Task<CampaignView> CreateCampaignAsync(string name, int stock, int? shards, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/campaigns", UriKind.Relative))
+        {
+            Content = JsonContent.Create(new NewCampaign(name, stock, shards), options: Json),
+        };
+        request.Headers.Add("X-Admin-Key", _adminKey);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        return await ReadCampaignAsync(response, HttpStatusCode.Created, "creating the campaign", cancellationToken);
+    }
+
+    public async Task<CampaignView> GetCampaignAsync(Guid id, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/api/campaigns/{id}", UriKind.Relative));
+        request.Headers.Add("X-Admin-Key", _adminKey);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        return await ReadCampaignAsync(response, HttpStatusCode.OK, $"reading campaign {id}", cancellationToken);
+    }
+
+    public static Uri PurchaseUri(Guid campaignId) => new($"/api/campaigns/{campaignId}/purchases", UriKind.Relative);
+
+    /// <summary>Never throws: a request that got no answer is status 0 with a transport code.</summary>
+    public async Task<PurchaseAnswer> PurchaseAsync(Uri purchaseUri, string userId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, purchaseUri);
+            request.Headers.TryAddWithoutValidation("X-User-Id", userId);
+            // Headers only: a 202's body is never read (disposing drains it), a problem's is read into a pooled buffer.
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var status = (int)response.StatusCode;
+            if (status == (int)HttpStatusCode.Accepted)
+            {
+                return new PurchaseAnswer(status, ProblemCodes.None);
+            }
+
+            return new PurchaseAnswer(status, await ReadProblemCodeAsync(response, cancellationToken));
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new PurchaseAnswer(0, ProblemCodes.Timeout);
+        }
+        catch (HttpRequestException)
+        {
+            return new PurchaseAnswer(0, ProblemCodes.ConnectionFailed);
+        }
+        catch (IOException)
+        {
+            return new PurchaseAnswer(0, ProblemCodes.ConnectionFailed);
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<int> ReadProblemCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var length = 0;
+            int read;
+            while (length < buffer.Length && (read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+            {
+                length += read;
+            }
+
+            return Codes.Identify(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<CampaignView> ReadCampaignAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode != expected)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new ServiceUnavailableException($"The intake answered {(int)response.StatusCode} when {what}: {body}");
+        }
+
+        return await response.Content.ReadFromJsonAsync<CampaignView>(Json, cancellationToken)
+            ?? throw new ServiceUnavailableException($"The intake answered an empty body when {what}.");
+    }
+}

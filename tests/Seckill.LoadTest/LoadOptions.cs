@@ -1,0 +1,190 @@
+using System.Globalization;
+
+namespace Seckill.LoadTest;
+
+public enum SalePattern
+{
+    Burst,
+    Ramp,
+    Constant,
+}
+
+/// <summary>The command line, already validated.</summary>
+public sealed record LoadOptions
+{
+    public Uri Intake { get; init; } = new("http://127.0.0.1:5080");
+    public string? EnvFile { get; init; }
+    public Guid? CampaignId { get; init; }
+    public int Stock { get; init; } = 10_000;
+    public int? Shards { get; init; }
+    public int Buyers { get; init; } = 100_000;
+    public double Repeats { get; init; } = 0.05;
+    public SalePattern Pattern { get; init; } = SalePattern.Burst;
+    public double Rate { get; init; } = 2000;
+    public double RampSeconds { get; init; } = 10;
+    public int Concurrency { get; init; } = 256;
+    public double DrainTimeoutSeconds { get; init; } = 300;
+    public string? OutDir { get; init; }
+    public bool NoLive { get; init; }
+
+    public int RepeatRequests => (int)Math.Round(Buyers * Repeats);
+
+    public const string Help = """
+        Seckill.LoadTest: simulates a flash sale against a running intake, waits for the pipeline to
+        drain, checks the invariants from the stores themselves and writes a report.
+
+        Usage:
+          dotnet run -c Release --project tests/Seckill.LoadTest -- [options]
+
+        Options:
+          --intake URL           intake base URL (default http://127.0.0.1:5080)
+          --env-file PATH        KEY='value' lines (default: <repo root>/.local/seckill.env; the repo root
+                                 is the folder holding Seckill.Pipeline.sln, searched upward from the
+                                 current folder and from the program's folder); environment variables of
+                                 the same names override it
+          --campaign ID          use this existing campaign; otherwise one is created via the admin API:
+          --stock N                units of the new campaign (default 10000)
+          --shards M               shards of the new campaign (default: omitted, the intake uses one
+                                   shard per Redis endpoint)
+          --buyers N             distinct buyers buyer-000000 … (default 100000)
+          --repeats F            extra requests from buyers already seen, as a fraction of --buyers
+                                 (default 0.05); shuffled in with a fixed seed
+          --pattern P            burst    all at once, limited by --concurrency (default)
+                                 ramp     linear 0 → --rate over --ramp-seconds, then hold
+                                 constant --rate requests/s
+          --rate R               requests/s for constant and ramp (default 2000)
+          --ramp-seconds S       default 10
+          --concurrency C        max requests in flight (default 256)
+          --drain-timeout S      how long to wait for the pipeline to drain (default 300)
+          --out DIR              report folder (default <repo root>/.local/reports/<yyyyMMdd-HHmmss>)
+          --no-live              plain progress lines (automatic when stdout is not a terminal)
+          -h, --help             this text
+
+        Drained means: queue seckill-orders empty, no open or claimed token on any shard, and
+        campaigns.sold unchanged for 1 s.
+
+        Checks: I1 orders ≤ stock; I2 orders == distinct buyers with orders;
+                I3 stock == orders + Σ virtual stock of the shards; every 202 accounted: new orders ≤ 202 answers.
+
+        Exit codes: 0 all invariant checks PASS, 1 a check FAILED or the drain timed out,
+                    2 usage error / cannot reach services.
+        """;
+
+    /// <summary>Null when help was asked for.</summary>
+    public static LoadOptions? Parse(IReadOnlyList<string> args)
+    {
+        var options = new LoadOptions();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (arg is "-h" or "--help")
+            {
+                return null;
+            }
+
+            string name;
+            string? inlineValue = null;
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
+            {
+                name = arg[..equals];
+                inlineValue = arg[(equals + 1)..];
+            }
+            else
+            {
+                name = arg;
+            }
+
+            if (!seen.Add(name))
+            {
+                throw new UsageException($"{name} is given twice.");
+            }
+
+            if (name == "--no-live")
+            {
+                options = inlineValue is null ? options with { NoLive = true } : throw new UsageException("--no-live takes no value.");
+                continue;
+            }
+
+            string Value()
+            {
+                if (inlineValue is not null)
+                {
+                    return inlineValue;
+                }
+
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new UsageException($"{name} needs a value.");
+                }
+
+                return args[++i];
+            }
+
+            options = name switch
+            {
+                "--intake" => options with { Intake = ParseUrl(name, Value()) },
+                "--env-file" => options with { EnvFile = Value() },
+                "--campaign" => options with { CampaignId = Guid.TryParse(Value(), out var id) ? id : throw new UsageException("--campaign must be a campaign id (a GUID).") },
+                "--stock" => options with { Stock = ParseInt(name, Value(), 1, 10_000_000) },
+                "--shards" => options with { Shards = ParseInt(name, Value(), 1, 1024) },
+                "--buyers" => options with { Buyers = ParseInt(name, Value(), 1, 100_000_000) },
+                "--repeats" => options with { Repeats = ParseDouble(name, Value(), 0, 100) },
+                "--pattern" => options with { Pattern = ParsePattern(Value()) },
+                "--rate" => options with { Rate = ParseDouble(name, Value(), 0.001, 10_000_000) },
+                "--ramp-seconds" => options with { RampSeconds = ParseDouble(name, Value(), 0.001, 86_400) },
+                "--concurrency" => options with { Concurrency = ParseInt(name, Value(), 1, 100_000) },
+                "--drain-timeout" => options with { DrainTimeoutSeconds = ParseDouble(name, Value(), 0, 86_400) },
+                "--out" => options with { OutDir = Value() },
+                _ => throw new UsageException($"Unknown option '{arg}'."),
+            };
+        }
+
+        if (options.CampaignId is not null && (seen.Contains("--stock") || seen.Contains("--shards")))
+        {
+            throw new UsageException("--stock and --shards describe a new campaign; they cannot be combined with --campaign.");
+        }
+
+        if (options.Pattern == SalePattern.Burst && (seen.Contains("--rate") || seen.Contains("--ramp-seconds")))
+        {
+            throw new UsageException("--rate and --ramp-seconds apply to --pattern ramp or constant, not burst.");
+        }
+
+        if (options.Pattern == SalePattern.Constant && seen.Contains("--ramp-seconds"))
+        {
+            throw new UsageException("--ramp-seconds applies to --pattern ramp only.");
+        }
+
+        return options;
+    }
+
+    private static Uri ParseUrl(string name, string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : throw new UsageException($"{name} must be an http(s) URL, not '{value}'.");
+
+    private static int ParseInt(string name, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max
+            ? number
+            : throw new UsageException($"{name} must be a whole number from {min} to {max}, not '{value}'.");
+
+    private static double ParseDouble(string name, string value, double min, double max) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max
+            ? number
+            : throw new UsageException($"{name} must be a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}, not '{value}'.");
+
+    private static SalePattern ParsePattern(string value) => value switch
+    {
+        "burst" => SalePattern.Burst,
+        "ramp" => SalePattern.Ramp,
+        "constant" => SalePattern.Constant,
+        _ => throw new UsageException($"--pattern must be burst, ramp or constant, not '{value}'."),
+    };
+}
+
+/// <summary>A wrong command line or settings that cannot work: exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A service the run needs cannot be reached: exit code 2.</summary>
+public sealed class ServiceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Seckill.LoadTest;
+
+/// <summary>One request's outcome; <see cref="CompletedAt"/> is in Stopwatch ticks since the sale started.</summary>
+public readonly record struct AnswerRecord(short Status, short Code, long LatencyTicks, long CompletedAt);
+
+public sealed record SaleResult(AnswerRecord[] Answers, long LastAnswerAt);
+
+/// <summary>Fires the sale: every buyer once, plus the repeats, paced by the pattern and capped by the concurrency.</summary>
+public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions options, SaleProgress progress)
+{
+    /// <summary>Fixed so two runs with the same options send the same sequence.</summary>
+    public const int Seed = 20240611;
+
+    private readonly Uri _purchaseUri = IntakeClient.PurchaseUri(campaignId);
+
+    /// <summary>
+    /// Buyer numbers in sending order: 0..N-1 in order, with the repeats at random positions, each naming a
+    /// buyer that was already sent before it.
+    /// </summary>
+    public static int[] Plan(int buyers, int repeats, int seed)
+    {
+        var random = new Random(seed);
+        var total = buyers + repeats;
+        var isRepeat = new bool[total];
+        // A repeat cannot come first: there is no buyer to repeat yet.
+        for (var placed = 0; placed < repeats;)
+        {
+            var position = 1 + random.Next(total - 1);
+            if (!isRepeat[position])
+            {
+                isRepeat[position] = true;
+                placed++;
+            }
+        }
+
+        var plan = new int[total];
+        var next = 0;
+        for (var i = 0; i < total; i++)
+        {
+            plan[i] = isRepeat[i] && next > 0 ? random.Next(next) : next++;
+        }
+
+        return plan;
+    }
+
+    public static string UserId(int buyer) => string.Create(CultureInfo.InvariantCulture, $"buyer-{buyer:D6}");
+
+    public async Task<SaleResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var plan = Plan(options.Buyers, options.RepeatRequests, Seed);
+        var answers = new AnswerRecord[plan.Length];
+        var slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        var start = progress.Clock.Start;
+        for (var i = 0; i < plan.Length; i++)
+        {
+            var wait = DueSeconds(i) - progress.Clock.Seconds;
+            // Sleeping under ~2 ms is not possible with the timer; sending that little early keeps the mean rate exact.
+            if (wait > 0.002)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(wait), cancellationToken);
+            }
+
+            await slots.WaitAsync(cancellationToken);
+            progress.Sent();
+            _ = SendAsync(i, UserId(plan[i]), answers, slots, start, cancellationToken);
+        }
+
+        for (var i = 0; i < options.Concurrency; i++)
+        {
+            await slots.WaitAsync(cancellationToken);
+        }
+
+        return new SaleResult(answers, answers.Length == 0 ? 0 : answers.Max(a => a.CompletedAt));
+    }
+
+    /// <summary>When request <paramref name="index"/> is due, in seconds since the sale started.</summary>
+    private double DueSeconds(int index) => options.Pattern switch
+    {
+        SalePattern.Constant => index / options.Rate,
+        // Ramp: rate r(t) = R·t/S, so n(t) = R·t²/(2S) requests are due by t, until the ramp's R·S/2 are sent.
+        SalePattern.Ramp when index < options.Rate * options.RampSeconds / 2 => Math.Sqrt(2 * options.RampSeconds * index / options.Rate),
+        SalePattern.Ramp => options.RampSeconds + (index - (options.Rate * options.RampSeconds / 2)) / options.Rate,
+        _ => 0,
+    };
+
+    private async Task SendAsync(int index, string userId, AnswerRecord[] answers, SemaphoreSlim slots, long start, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var sentAt = Stopwatch.GetTimestamp();
+            var answer = await intake.PurchaseAsync(_purchaseUri, userId, cancellationToken);
+            var answeredAt = Stopwatch.GetTimestamp();
+            answers[index] = new AnswerRecord((short)answer.Status, (short)answer.Code, answeredAt - sentAt, answeredAt - start);
+            progress.Answered(answer, answeredAt - sentAt);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Seckill.LoadTest;
+
+public sealed record CampaignRow(long Sold, long TotalStock, int ShardCount);
+
+public sealed record OrderCounts(long Orders, long DistinctBuyers);
+
+/// <summary>Reads the stores themselves: PostgreSQL rows, Redis shard keys, the RabbitMQ orders queue.</summary>
+public sealed class StoreProbe : IAsyncDisposable
+{
+    public const string OrdersQueue = "seckill-orders";
+
+    private readonly NpgsqlDataSource _postgres;
+    private readonly ConnectionMultiplexer[] _redis;
+    private readonly HttpClient _management;
+    private readonly Uri _queueUri;
+
+    private StoreProbe(NpgsqlDataSource postgres, ConnectionMultiplexer[] redis, HttpClient management, Uri queueUri)
+    {
+        _postgres = postgres;
+        _redis = redis;
+        _management = management;
+        _queueUri = queueUri;
+    }
+
+    /// <summary>Connects to every store and reads each once, so a wrong endpoint fails before the sale.</summary>
+    public static async Task<StoreProbe> ConnectAsync(ServiceSettings settings, CancellationToken cancellationToken)
+    {
+        var postgres = NpgsqlDataSource.Create(settings.Postgres);
+        try
+        {
+            await using var command = postgres.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or ArgumentException or InvalidOperationException)
+        {
+            await postgres.DisposeAsync();
+            throw new ServiceUnavailableException($"PostgreSQL (ConnectionStrings__Seckill) cannot be reached: {e.Message}", e);
+        }
+
+        var redis = new ConnectionMultiplexer[settings.RedisShards.Count];
+        for (var i = 0; i < redis.Length; i++)
+        {
+            var configuration = ConfigurationOptions.Parse(settings.RedisShards[i]);
+            configuration.AbortOnConnectFail = true;
+            configuration.ConnectTimeout = 5000;
+            try
+            {
+                redis[i] = await ConnectionMultiplexer.ConnectAsync(configuration);
+            }
+            catch (RedisConnectionException e)
+            {
+                foreach (var connected in redis.Take(i))
+                {
+                    await connected.DisposeAsync();
+                }
+
+                await postgres.DisposeAsync();
+                // The endpoint string may carry a password: name it without.
+                throw new ServiceUnavailableException(
+                    $"Redis shard endpoint Seckill__Redis__Shards__{i} ('{configuration.ToString(includePassword: false)}') cannot be reached: {e.Message}", e);
+            }
+        }
+
+        var rabbit = settings.Rabbit;
+        var management = new HttpClient
+        {
+            BaseAddress = new Uri($"http://{rabbit.Host}:{rabbit.Port}/"),
+            Timeout = TimeSpan.FromSeconds(5),
+        };
+        management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{rabbit.Username}:{rabbit.Password}")));
+        var queueUri = new Uri($"api/queues/{Uri.EscapeDataString(rabbit.VirtualHost)}/{OrdersQueue}", UriKind.Relative);
+        var probe = new StoreProbe(postgres, redis, management, queueUri);
+        try
+        {
+            await probe.QueueDepthAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+        {
+            await probe.DisposeAsync();
+            throw new ServiceUnavailableException(
+                $"The RabbitMQ management API at {management.BaseAddress} cannot report queue {OrdersQueue} (vhost '{rabbit.VirtualHost}'): {e.Message}", e);
+        }
+
+        return probe;
+    }
+
+    public async Task<CampaignRow?> ReadCampaignAsync(Guid campaignId, CancellationToken cancellationToken)
+    {
+        await using var command = _postgres.CreateCommand("SELECT sold, total_stock, shard_count FROM campaigns WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new CampaignRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt32(2))
+            : null;
+    }
+
+    public async Task<long> SoldAsync(Guid campaignId, CancellationToken cancellationToken)
+    {
+        await using var command = _postgres.CreateCommand("SELECT sold FROM campaigns WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<OrderCounts> CountOrdersAsync(Guid campaignId, CancellationToken cancellationToken)
+    {
+        await using var command = _postgres.CreateCommand("SELECT count(*), count(DISTINCT user_id) FROM orders WHERE campaign_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new OrderCounts(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <summary>Σ over shards of ZCARD open + ZCARD claimed: reservations whose order is not final yet.</summary>
+    public async Task<long> UnfinishedTokensAsync(Guid campaignId, int shardCount)
+    {
+        var counts = new List<Task<long>>(shardCount * 2);
+        for (var shard = 0; shard < shardCount; shard++)
+        {
+            var database = Shard(shard);
+            counts.Add(database.SortedSetLengthAsync(Key(campaignId, shard, "open")));
+            counts.Add(database.SortedSetLengthAsync(Key(campaignId, shard, "claimed")));
+        }
+
+        return (await Task.WhenAll(counts)).Sum();
+    }
+
+    public async Task<long> VirtualStockAsync(Guid campaignId, int shardCount)
+    {
+        var stocks = new List<Task<RedisValue>>(shardCount);
+        for (var shard = 0; shard < shardCount; shard++)
+        {
+            stocks.Add(Shard(shard).StringGetAsync(Key(campaignId, shard, "stock")));
+        }
+
+        return (await Task.WhenAll(stocks)).Sum(stock => stock.IsNull ? 0 : (long)stock);
+    }
+
+    /// <summary>Ready + unacknowledged messages. The broker refreshes these stats every few seconds.</summary>
+    public async Task<long> QueueDepthAsync(CancellationToken cancellationToken)
+    {
+        using var response = await _management.GetAsync(_queueUri, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var queue = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+        // A queue with no traffic yet may report no "messages" field at all.
+        return queue.RootElement.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Number
+            ? messages.GetInt64()
+            : 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _management.Dispose();
+        foreach (var multiplexer in _redis)
+        {
+            if (multiplexer is not null)
+            {
+                await multiplexer.DisposeAsync();
+            }
+        }
+
+        await _postgres.DisposeAsync();
+    }
+
+    private IDatabase Shard(int shard) => _redis[shard % _redis.Length].GetDatabase();
+
+    private static RedisKey Key(Guid campaignId, int shard, string name) => $"{{sk:{campaignId:N}:{shard}}}:{name}";
+}
