@@ -28,15 +28,7 @@ public sealed class AcceptedTap : IAsyncDisposable
 
     public static async Task<AcceptedTap> StartAsync(PipelineFixture fixture, Guid campaignId)
     {
-        var factory = new ConnectionFactory
-        {
-            HostName = fixture.Settings["Seckill:RabbitMq:Host"]!,
-            Port = int.Parse(fixture.Settings["Seckill:RabbitMq:Port"]!, System.Globalization.CultureInfo.InvariantCulture),
-            VirtualHost = fixture.Settings["Seckill:RabbitMq:VirtualHost"] ?? "/",
-            UserName = fixture.Settings["Seckill:RabbitMq:Username"]!,
-            Password = fixture.Settings["Seckill:RabbitMq:Password"]!,
-        };
-        var connection = await factory.CreateConnectionAsync();
+        var connection = await fixture.ConnectToBrokerAsync();
         var channel = await connection.CreateChannelAsync();
         var tap = new AcceptedTap(connection, channel, campaignId);
         var queue = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);

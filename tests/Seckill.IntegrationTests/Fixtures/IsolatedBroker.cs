@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -47,15 +46,7 @@ public sealed class IsolatedBroker : IAsyncDisposable
     /// <summary>Messages ready in a queue of this virtual host, read live from the broker (not the management API's sampled statistics).</summary>
     public async Task<uint> ReadyMessagesAsync(string queue)
     {
-        var factory = new ConnectionFactory
-        {
-            HostName = _fixture.Settings["Seckill:RabbitMq:Host"]!,
-            Port = int.Parse(_fixture.Settings["Seckill:RabbitMq:Port"]!, CultureInfo.InvariantCulture),
-            VirtualHost = VirtualHost,
-            UserName = _fixture.Settings["Seckill:RabbitMq:Username"]!,
-            Password = _fixture.Settings["Seckill:RabbitMq:Password"]!,
-        };
-        await using var connection = await factory.CreateConnectionAsync();
+        await using var connection = await _fixture.ConnectToBrokerAsync(VirtualHost);
         await using var channel = await connection.CreateChannelAsync();
         var declared = await channel.QueueDeclarePassiveAsync(queue);
         return declared.MessageCount;

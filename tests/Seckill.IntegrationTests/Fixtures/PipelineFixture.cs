@@ -121,6 +121,16 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public HttpClient AnonymousClient() => Intake.CreateClient();
 
+    /// <summary>A raw AMQP connection of the test's own, to read or place messages on the broker directly.</summary>
+    public Task<RabbitMQ.Client.IConnection> ConnectToBrokerAsync(string? virtualHost = null) => new RabbitMQ.Client.ConnectionFactory
+    {
+        HostName = Settings["Seckill:RabbitMq:Host"]!,
+        Port = int.Parse(Settings["Seckill:RabbitMq:Port"]!, System.Globalization.CultureInfo.InvariantCulture),
+        VirtualHost = virtualHost ?? Settings["Seckill:RabbitMq:VirtualHost"] ?? "/",
+        UserName = Settings["Seckill:RabbitMq:Username"]!,
+        Password = Settings["Seckill:RabbitMq:Password"]!,
+    }.CreateConnectionAsync();
+
     /// <summary>The Redis database that holds shard <paramref name="shard"/> of any campaign (shard i on endpoint i mod endpoints).</summary>
     public IDatabase RedisForShard(int shard) => Redis.ForShard(shard);
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using RabbitMQ.Client;
 using Seckill.IntegrationTests.Fixtures;
@@ -64,14 +63,7 @@ public class Poison_messages(PipelineFixture fixture)
         Assert.Equal(0u, await broker.ReadyMessagesAsync("seckill-orders"));
     }
 
-    private Task<IConnection> ConnectAsync(IsolatedBroker broker) => new ConnectionFactory
-    {
-        HostName = fixture.Settings["Seckill:RabbitMq:Host"]!,
-        Port = int.Parse(fixture.Settings["Seckill:RabbitMq:Port"]!, CultureInfo.InvariantCulture),
-        VirtualHost = broker.VirtualHost,
-        UserName = fixture.Settings["Seckill:RabbitMq:Username"]!,
-        Password = fixture.Settings["Seckill:RabbitMq:Password"]!,
-    }.CreateConnectionAsync();
+    private Task<IConnection> ConnectAsync(IsolatedBroker broker) => fixture.ConnectToBrokerAsync(broker.VirtualHost);
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
