@@ -16,7 +16,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
     private static readonly Dictionary<string, string?> QuickSweeper = new()
     {
         ["Seckill:Sweeper:Enabled"] = "false",
-        ["Seckill:Sweeper:PendingTimeout"] = "00:00:01",
+        ["Seckill:Sweeper:PendingTimeout"] = "00:00:02",
     };
 
     [Fact]
@@ -27,16 +27,24 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         await using var intake = fixture.CreateIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 2, shards);
         var number = (int)await fixture.CountAsync("SELECT number FROM campaigns WHERE id = $1", campaign.Id);
-        var reservations = intake.Services.GetRequiredService<ShardReservations>();
-        var orphan = Assert.IsType<ReserveOutcome.Reserved>(await reservations.ReserveAsync(new CampaignShards(campaign.Id, number, shards), "ghost", null));
-        Assert.Equal(1, (await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards)).TotalStock);
-
         using var worker = fixture.CreateWorker(fixture.With(broker.Settings).Concat(QuickSweeper).ToDictionary());
         await worker.StartAsync();
         var sweeper = worker.Services.GetRequiredService<PendingReservationSweeper>();
-        Assert.Equal(0, await sweeper.SweepCampaignAsync(campaign.Id, shards, CancellationToken.None));
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
-        Assert.Equal(1, await sweeper.SweepCampaignAsync(campaign.Id, shards, CancellationToken.None));
+        var reservations = intake.Services.GetRequiredService<ShardReservations>();
+        var reserved = System.Diagnostics.Stopwatch.StartNew();
+        var orphan = Assert.IsType<ReserveOutcome.Reserved>(await reservations.ReserveAsync(new CampaignShards(campaign.Id, number, shards), "ghost", null));
+
+        // Not yet overdue (a slow machine could stretch this past the 2 s timeout, hence the guard).
+        var early = await sweeper.SweepCampaignAsync(campaign.Id, shards, CancellationToken.None);
+        if (reserved.Elapsed < TimeSpan.FromSeconds(1.5))
+        {
+            Assert.Equal(0, early);
+        }
+
+        Assert.Equal(early == 0 ? 1 : 2, (await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards)).TotalStock);
+
+        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        Assert.Equal(early == 0 ? 1 : 0, await sweeper.SweepCampaignAsync(campaign.Id, shards, CancellationToken.None));
 
         var swept = await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards);
         Assert.Equal(2, swept.TotalStock);
@@ -74,7 +82,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
 
         using var worker = fixture.CreateWorker(fixture.With(broker.Settings).Concat(QuickSweeper).ToDictionary());
         await worker.StartAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await Task.Delay(TimeSpan.FromSeconds(2.2));
         Assert.Equal(0, await worker.Services.GetRequiredService<PendingReservationSweeper>().SweepCampaignAsync(campaign.Id, shards, CancellationToken.None));
         await worker.StopAsync();
 

@@ -64,12 +64,14 @@ public sealed record RedisSnapshot(long[] Stock, Dictionary<string, string> Toke
         var stock = new long[shards];
         var tokens = new Dictionary<string, string>();
         var markers = new Dictionary<string, string>();
+        // One SCAN per endpoint for the whole campaign; the keys name their shard in the hash tag.
+        var keys = await fixture.ScanKeysAsync($"{{sk:{campaignId:N}:*");
         for (var shard = 0; shard < shards; shard++)
         {
             var db = fixture.ForShard(shard);
             stock[shard] = (long?)await db.StringGetAsync(Stores.ShardKey(campaignId, shard, "stock")) ?? 0;
             var prefix = $"{{sk:{campaignId:N}:{shard}}}:";
-            foreach (var key in await fixture.ScanKeysAsync(prefix + "*"))
+            foreach (var key in keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)))
             {
                 if (key.Contains(":token:", StringComparison.Ordinal))
                 {
