@@ -11,8 +11,8 @@ public static class LuaScripts
     public static readonly string SettleMarker = Load("settle_marker.lua");
     public static readonly string ForgetBuyer = Load("forget_buyer.lua");
     public static readonly string Release = Load("release.lua");
-    public static readonly string Claim = Load("claim.lua");
-    public static readonly string Confirm = Load("confirm.lua");
+    public static readonly string ClaimBatch = Load("claim_batch.lua");
+    public static readonly string ConfirmBatch = Load("confirm_batch.lua");
     public static readonly string ReconcileShard = Load("reconcile_shard.lua");
 
     private static string Load(string name)

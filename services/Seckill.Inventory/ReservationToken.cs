@@ -30,6 +30,12 @@ public abstract record ReserveOutcome
     public sealed record HoldLost : ReserveOutcome;
 }
 
+/// <summary>One accepted reservation a worker is about to write.</summary>
+public sealed record ClaimRequest(Guid CampaignId, int Shard, Guid ReservationId, string UserId, DateTimeOffset AcceptedAt);
+
+/// <summary>An order written for a reservation, to be confirmed on its token.</summary>
+public sealed record Confirmation(Guid CampaignId, int Shard, Guid ReservationId, Guid OrderId);
+
 /// <summary>The token's state after a claim, with the order id when it was already confirmed.</summary>
 public sealed record ClaimResult(string State, Guid? OrderId);
 

@@ -56,28 +56,50 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     }
 
     /// <summary>
-    /// pending → claimed before an order is written. Callers issue many claims at once; the
-    /// multiplexer pipelines them to each endpoint.
+    /// pending → claimed before orders are written: one script call per shard for the whole batch,
+    /// the shards' calls in parallel. Results are in the order of <paramref name="claims"/>.
     /// </summary>
-    public async Task<ClaimResult> ClaimAsync(Guid campaignId, int shard, Guid reservationId, string userId, DateTimeOffset acceptedAt)
+    public async Task<ClaimResult[]> ClaimAsync(IReadOnlyList<ClaimRequest> claims)
     {
-        var keys = new ShardKeys(campaignId, shard);
-        var result = (RedisResult[])(await shards.ForShard(shard).ScriptEvaluateAsync(
-            LuaScripts.Claim,
-            [keys.Token(reservationId), keys.Open, keys.Claimed],
-            [Id(reservationId), clock.GetUtcNow().ToUnixTimeMilliseconds(), userId, acceptedAt.ToUnixTimeMilliseconds()]))!;
-        var state = (string)result[0]!;
-        return new ClaimResult(state, state == TokenStates.Confirmed && Guid.TryParse((string?)result[1], out var orderId) ? orderId : null);
+        var results = new ClaimResult[claims.Count];
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await Task.WhenAll(GroupByShard(claims, c => (c.CampaignId, c.Shard)).Select(async group =>
+        {
+            var keys = new ShardKeys(group.CampaignId, group.Shard);
+            RedisKey[] scriptKeys = [keys.Open, keys.Claimed, .. group.Indices.Select(i => keys.Token(claims[i].ReservationId))];
+            RedisValue[] args = [now, .. group.Indices.SelectMany(i => new RedisValue[]
+            {
+                Id(claims[i].ReservationId), claims[i].UserId, claims[i].AcceptedAt.ToUnixTimeMilliseconds(),
+            })];
+            var answers = (RedisResult[])(await shards.ForShard(group.Shard).ScriptEvaluateAsync(LuaScripts.ClaimBatch, scriptKeys, args))!;
+            for (var j = 0; j < group.Indices.Length; j++)
+            {
+                var answer = (string)answers[j]!;
+                results[group.Indices[j]] = answer.StartsWith("confirmed:", StringComparison.Ordinal)
+                    ? new ClaimResult(TokenStates.Confirmed, Guid.TryParse(answer["confirmed:".Length..], out var orderId) ? orderId : null)
+                    : new ClaimResult(answer, null);
+            }
+        }));
+        return results;
     }
 
-    /// <summary>claimed → confirmed once the order's transaction committed.</summary>
-    public async Task<string> ConfirmAsync(Guid campaignId, int shard, Guid reservationId, Guid orderId)
+    public async Task<ClaimResult> ClaimAsync(Guid campaignId, int shard, Guid reservationId, string userId, DateTimeOffset acceptedAt) =>
+        (await ClaimAsync([new ClaimRequest(campaignId, shard, reservationId, userId, acceptedAt)]))[0];
+
+    /// <summary>claimed → confirmed once the orders' transaction committed; one script call per shard.</summary>
+    public async Task ConfirmAsync(IReadOnlyList<Confirmation> confirmations)
     {
-        var keys = new ShardKeys(campaignId, shard);
-        return (string)(await shards.ForShard(shard).ScriptEvaluateAsync(
-            LuaScripts.Confirm,
-            [keys.Token(reservationId), keys.Open, keys.Claimed],
-            [Id(reservationId), orderId.ToString("D"), (long)_options.EndedTokenLifetime.TotalMilliseconds]))!;
+        var ttl = (long)_options.EndedTokenLifetime.TotalMilliseconds;
+        await Task.WhenAll(GroupByShard(confirmations, c => (c.CampaignId, c.Shard)).Select(group =>
+        {
+            var keys = new ShardKeys(group.CampaignId, group.Shard);
+            RedisKey[] scriptKeys = [keys.Open, keys.Claimed, .. group.Indices.Select(i => keys.Token(confirmations[i].ReservationId))];
+            RedisValue[] args = [ttl, .. group.Indices.SelectMany(i => new RedisValue[]
+            {
+                Id(confirmations[i].ReservationId), confirmations[i].OrderId.ToString("D"),
+            })];
+            return shards.ForShard(group.Shard).ScriptEvaluateAsync(LuaScripts.ConfirmBatch, scriptKeys, args);
+        }));
     }
 
     /// <summary>
@@ -222,6 +244,14 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     }
 
     private static string Id(Guid reservationId) => reservationId.ToString("N");
+
+    /// <summary>Indices of <paramref name="items"/> grouped by campaign and shard: a script may touch one shard's keys only.</summary>
+    private static IEnumerable<ShardGroup> GroupByShard<T>(IReadOnlyList<T> items, Func<T, (Guid CampaignId, int Shard)> shardOf) =>
+        Enumerable.Range(0, items.Count)
+            .GroupBy(i => shardOf(items[i]))
+            .Select(g => new ShardGroup(g.Key.CampaignId, g.Key.Shard, [.. g]));
+
+    private sealed record ShardGroup(Guid CampaignId, int Shard, int[] Indices);
 
     private static string Marker(Guid reservationId, string key) => $"{Id(reservationId)}|{key}";
 

@@ -5,7 +5,7 @@ using Seckill.Inventory;
 namespace Seckill.Worker.Orders;
 
 /// <summary>
-/// Patent step S5 for a batch of accepted reservations: claim each token in Redis, write the orders
+/// Patent step S5 for a batch of accepted reservations: claim the tokens in Redis (one script call per shard), write the orders
 /// and deduct the real inventory in one PostgreSQL transaction, confirm the tokens, and send every
 /// reservation that got no order to compensation. Each step is idempotent, so a redelivered batch,
 /// or a batch retried after an outage, ends exactly as if it had run once.
@@ -30,7 +30,7 @@ public sealed partial class OrderWriter(
 
     private async Task<List<StockReturnRequested>> WriteAsync(List<SeckillAccepted> batch)
     {
-        var claims = await Task.WhenAll(batch.Select(a => reservations.ClaimAsync(a.CampaignId, a.Shard, a.ReservationId, a.UserId, a.AcceptedAt)));
+        var claims = await reservations.ClaimAsync([.. batch.Select(a => new ClaimRequest(a.CampaignId, a.Shard, a.ReservationId, a.UserId, a.AcceptedAt))]);
         var toWrite = new List<SeckillAccepted>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
@@ -55,13 +55,13 @@ public sealed partial class OrderWriter(
         }
 
         var results = await ledger.WriteAsync(toWrite, CancellationToken.None);
-        var confirmations = new List<Task<string>>(results.Count);
+        var confirmations = new List<Confirmation>(results.Count);
         foreach (var result in results)
         {
             var accepted = result.Accepted;
             if (result.OrderId is { } orderId)
             {
-                confirmations.Add(reservations.ConfirmAsync(accepted.CampaignId, accepted.Shard, accepted.ReservationId, orderId));
+                confirmations.Add(new Confirmation(accepted.CampaignId, accepted.Shard, accepted.ReservationId, orderId));
             }
             else
             {
@@ -69,7 +69,7 @@ public sealed partial class OrderWriter(
             }
         }
 
-        await Task.WhenAll(confirmations);
+        await reservations.ConfirmAsync(confirmations);
         return returns;
     }
 
