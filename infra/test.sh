@@ -21,6 +21,7 @@ dotnet test --solution Seckill.Pipeline.sln "$@" 2>&1 | tee "$log" || status=$?
 # One summary for the whole solution: "total: N / failed: N / succeeded: N / skipped: N".
 passed=$(grep -E '^\s*succeeded: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)
 failed=$(grep -E '^\s*failed: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)
+skipped=$(grep -E '^\s*skipped: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)
 if [ -z "$passed" ]; then
   echo "No test summary: the build or the test host failed (see above)."
   echo "0 passed, 1 failed"
@@ -29,5 +30,9 @@ fi
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   failed=1
 fi
-echo "${passed} passed, ${failed:-0} failed"
+if [ "${skipped:-0}" -gt 0 ]; then
+  echo "${passed} passed, ${failed:-0} failed, ${skipped} skipped"
+else
+  echo "${passed} passed, ${failed:-0} failed"
+fi
 exit "$status"

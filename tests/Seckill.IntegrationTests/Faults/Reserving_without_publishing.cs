@@ -26,13 +26,11 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
         await using var intake = fixture.CreateIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 2, shards);
-        var number = (int)await fixture.CountAsync("SELECT number FROM campaigns WHERE id = $1", campaign.Id);
         using var worker = fixture.CreateWorker(fixture.With(broker.Settings).Concat(QuickSweeper).ToDictionary());
         await worker.StartAsync();
         var sweeper = worker.Services.GetRequiredService<PendingReservationSweeper>();
-        var reservations = intake.Services.GetRequiredService<ShardReservations>();
         var reserved = System.Diagnostics.Stopwatch.StartNew();
-        var orphan = Assert.IsType<ReserveOutcome.Reserved>(await reservations.ReserveAsync(new CampaignShards(campaign.Id, number, shards), "ghost", null));
+        var orphan = await ReserveWithoutPublishingAsync(intake, campaign, shards, "ghost");
 
         // Not yet overdue (a slow machine could stretch this past the 2 s timeout, hence the guard).
         var early = await sweeper.SweepCampaignAsync(campaign.Id, shards, CancellationToken.None);
@@ -75,9 +73,8 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
         await using var intake = fixture.CreateIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards);
-        var number = (int)await fixture.CountAsync("SELECT number FROM campaigns WHERE id = $1", campaign.Id);
+        var held = await ReserveWithoutPublishingAsync(intake, campaign, shards, "slow-writer");
         var reservations = intake.Services.GetRequiredService<ShardReservations>();
-        var held = Assert.IsType<ReserveOutcome.Reserved>(await reservations.ReserveAsync(new CampaignShards(campaign.Id, number, shards), "slow-writer", null));
         Assert.Equal("claimed", (await reservations.ClaimAsync(campaign.Id, held.Shard, held.ReservationId, "slow-writer", held.AcceptedAt)).State);
 
         using var worker = fixture.CreateWorker(fixture.With(broker.Settings).Concat(QuickSweeper).ToDictionary());
@@ -89,5 +86,14 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         var redis = await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards);
         Assert.Equal(0, redis.TotalStock);
         Assert.Equal("claimed", redis.ParsedTokens.Single().Fields["s"]);
+    }
+
+    /// <summary>What an intake does for a purchase up to, and not including, the publish.</summary>
+    private async Task<ReserveOutcome.Reserved> ReserveWithoutPublishingAsync(
+        Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> intake, CampaignJson campaign, int shards, string userId)
+    {
+        var number = (int)await fixture.CountAsync("SELECT number FROM campaigns WHERE id = $1", campaign.Id);
+        var reservations = intake.Services.GetRequiredService<ShardReservations>();
+        return Assert.IsType<ReserveOutcome.Reserved>(await reservations.ReserveAsync(new CampaignShards(campaign.Id, number, shards), userId, null));
     }
 }
