@@ -2,17 +2,19 @@
 # Benchmark of the seckill pipeline on THIS machine, in one run, so the ratios between the phases
 # hold even on a noisy host (not part of CI; run it by hand on an otherwise quiet machine).
 #
-#   bash infra/bench.sh [--duration S] [--connections N] [--drain-orders N] [--rate R] [--quick]
+#   bash infra/bench.sh [--duration S] [--connections N] [--drain-orders N] [--rate R] [--warm S] [--quick]
 #
 #   --duration S       seconds of each measured HTTP phase (default 15; a short warm-up runs before)
 #   --connections N    wrk connections of the HTTP phases and of the queue fills (default 64)
 #   --drain-orders N   orders pre-filled into the queue for the unlimited drain, phase e (default 100000)
 #   --rate R           MaxOrdersPerSecond of the worker in the rate-limited drain, phase f (default 1000)
+#   --warm S           seconds of load before the measured baseline and warm accept phases (default 30)
 #   --quick            smoke run with small numbers (3 s phases, 2,000 + 5,000 orders); explicit flags win
 #
 # Phases (one intake, one baseline, one worker per drain, all Release builds with server GC):
 #   a  baseline     tests/Seckill.Baseline: bare Kestrel, same route, same 202 body length + Location
-#   b  accept       intake, stock far larger than the buyers, a new X-User-Id per request
+#   b  accept       intake, stock far larger than the buyers, a new X-User-Id per request: first cold
+#                   (b-cold, straight after start-up), then warm (after --warm seconds of load)
 #   b½ accept @ ½   the accept path again, paced to half of b's requests/s (see "p99 at half" below)
 #   c  sold-out     intake, a campaign whose only unit is gone, new buyers (answered 410 from memory)
 #   d  already      intake, one buyer who already holds a reservation, over and over (409)
@@ -38,28 +40,29 @@ LOCAL=$root/.local
 . "$root/infra/lib/common.sh"   # say/note/warn/die, port_open, pid_alive, wait_pid_gone
 
 # ------------------------------------------------------------------ arguments --
-duration='' connections='' drain_orders='' rate='' quick=0
+duration='' connections='' drain_orders='' rate='' quick=0 warm_seconds=
 while (( $# )); do
   case $1 in
     --duration) duration=${2:?--duration needs seconds}; shift 2 ;;
     --connections) connections=${2:?--connections needs a number}; shift 2 ;;
     --drain-orders) drain_orders=${2:?--drain-orders needs a number}; shift 2 ;;
     --rate) rate=${2:?--rate needs orders per second}; shift 2 ;;
+    --warm) warm_seconds=${2:?--warm needs seconds}; shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '5,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '5,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
   esac
 done
 if (( quick )); then
   duration=${duration:-3} drain_orders=${drain_orders:-2000} rate=${rate:-1000}
-  rate_seconds=5 warmup=1
+  rate_seconds=5 warmup=1 warm_seconds=${warm_seconds:-3}
 else
   duration=${duration:-15} drain_orders=${drain_orders:-100000} rate=${rate:-1000}
-  rate_seconds=30 warmup=3
+  rate_seconds=30 warmup=3 warm_seconds=${warm_seconds:-30}
 fi
 connections=${connections:-64}
-for v in duration connections drain_orders rate; do
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${v//_/-} must be a positive whole number, not '${!v}'"
+for v in duration connections drain_orders rate warm_seconds; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${v%_seconds} must be a positive whole number, not '${!v}'"
 done
 # A campaign holds at most 10,000,000 units (docs/api.md).
 (( drain_orders <= 10000000 )) || die "--drain-orders is at most 10000000"
@@ -99,7 +102,7 @@ delete_redis_keys() {
     [[ $endpoint =~ ^([^:,]+):([0-9]+)$ ]] || { note "skipping Redis cleanup of $var (not a plain host:port)"; continue; }
     host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}
     for id in "${campaigns[@]}"; do
-      redis-cli -h "$host" -p "$port" --scan --pattern "{sk:${id//-/}:*" \
+      redis-cli -h "$host" -p "$port" --scan --count 10000 --pattern "{sk:${id//-/}:*" \
         | xargs -r -n 500 redis-cli -h "$host" -p "$port" unlink >/dev/null || true
     done
   done
@@ -216,11 +219,38 @@ wrk_cmd=(wrk)
 server_pid=''
 clock_ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime of a process
+
+# CPU budget: where the machine's CPU goes per request (or per order), from the same clock ticks.
+# A process named beam.smp / redis-server / postgres is counted as the broker / Redis / PostgreSQL
+# (this script's local default runs them on this machine); PostgreSQL backends that exit between two
+# snapshots are missed, the pooled ones the services use are not. machine = user + nice + system +
+# irq + softirq of /proc/stat over all cores, so it includes everything, the load tool too.
+service_ticks() { # NAME -> summed utime + stime of every process with exactly that name
+  local pid t=0 v
+  for pid in $(pgrep -x "$1" || true); do
+    v=$(cpu_ticks "$pid" 2>/dev/null) || v=0
+    t=$((t + v))
+  done
+  printf '%s\n' "$t"
+}
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+cpu_snapshot() { # PID -> "process broker redis postgres machine" ticks
+  printf '%s %s %s %s %s\n' "$(cpu_ticks "$1")" "$(service_ticks beam.smp)" "$(service_ticks redis-server)" \
+    "$(service_ticks postgres)" "$(machine_ticks)"
+}
+declare -A budget=()
+set_budget() { # NAME BEFORE AFTER COUNT [WRK_SECONDS] -> budget[NAME] = µs per unit: process broker redis postgres wrk machine
+  budget[$1]=$(awk -v a="$2" -v b="$3" -v n="$4" -v w="${5:-}" -v hz="$clock_ticks" 'BEGIN {
+    split(a, x, " "); split(b, y, " ")
+    for (i = 1; i <= 5; i++) u[i] = (y[i] - x[i]) / hz * 1e6 / n
+    printf "%.0f %.0f %.0f %.0f %s %.0f", u[1], u[2], u[3], u[4], (w == "" ? "n/a" : sprintf("%.0f", w * 1e6 / n)), u[5] }')
+}
 run_wrk() { # NAME URL CONNECTIONS SECONDS [SCRIPT ARGS...]
-  local name=$1 url=$2 conns=$3 secs=$4 file=$raw/$1.txt line timing cpu ticks_before
+  local name=$1 url=$2 conns=$3 secs=$4 file=$raw/$1.txt line timing cpu ticks_before snap_before
   shift 4
   local TIMEFORMAT='%R %U %S'
   ticks_before=$(cpu_ticks "$server_pid")
+  snap_before=$(cpu_snapshot "$server_pid")
   # bash's `time` gives wrk's own CPU: ~100% means one wrk thread was the bottleneck, not the server.
   { time "${pin[@]}" "${wrk_cmd[@]}" -t1 -c "$conns" -d "${secs}s" --timeout 5s --latency \
       -s "$root/infra/bench/purchase.lua" "$url" -- "$@" >"$file" 2>&1; } 2>"$raw/$name.time" \
@@ -229,6 +259,10 @@ run_wrk() { # NAME URL CONNECTIONS SECONDS [SCRIPT ARGS...]
   timing=$(<"$raw/$name.time")
   cpu=$(awk '{ printf "%.0f", ($2 + $3) / $1 * 100 }' <<<"$timing")
   eval "${line/#BENCH /local }"   # local requests=N duration_us=N p50_us=N … (purchase.lua prints numbers only)
+  # shellcheck disable=SC2154
+  if (( requests > 0 )); then
+    set_budget "$name" "$snap_before" "$(cpu_snapshot "$server_pid")" "$requests" "$(awk '{ print $2 + $3 }' <<<"$timing")"
+  fi
   # shellcheck disable=SC2154
   rps[$name]=$(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
   # shellcheck disable=SC2154
@@ -329,6 +363,7 @@ fill_queue() { # NAME COUNT -> campaign id in $fill_campaign, messages in $fill_
 # from the process start to the last order is kept in the notes.
 measure_drain() { # NAME CAMPAIGN TARGET MAX_ORDERS_PER_SECOND
   local name=$1 id=$2 target=$3 limit=$4 samples=$raw/$1-sold.txt worker_pid start limit_s deadline sold
+  local snap_before='' sold_before=0
   log "phase $name: draining $target orders with one worker (MaxOrdersPerSecond=$limit)"
   start=$(date +%s.%N)
   # Sweeper.PendingTimeout 1 day: the sweeper expires tokens pending longer than 2 minutes (meant for
@@ -345,12 +380,19 @@ measure_drain() { # NAME CAMPAIGN TARGET MAX_ORDERS_PER_SECOND
   while :; do
     sold=$(tail -n1 "$samples" 2>/dev/null | awk '{ print $1 }')
     [[ ${sold:-0} -ge $target ]] && break
+    # The budget counts from the first orders on, i.e. without the worker's start-up.
+    if [[ -z $snap_before ]] && (( ${sold:-0} > 0 )); then
+      snap_before=$(cpu_snapshot "$worker_pid") sold_before=$sold
+    fi
     pid_alive "$worker_pid" || die "worker ($name) died; see $out/worker-$name.log"
     pid_alive "$sampler_pid" || die "the psql sampler stopped; see $raw/$name-psql.err"
     (( SECONDS < deadline )) || die "phase $name: sold is ${sold:-?} of $target after ${limit_s}s"
     sleep 0.2
   done
   rss[$name]=$(peak_rss_mib "$worker_pid")
+  if [[ -n $snap_before ]] && (( sold > sold_before )); then
+    set_budget "$name" "$snap_before" "$(cpu_snapshot "$worker_pid")" $((sold - sold_before))
+  fi
   # The worker's CPU averaged over its whole life (start-up included), % of one core.
   server_cpu[$name]=$(awk -v ticks="$(cpu_ticks "$worker_pid")" -v hz="$clock_ticks" -v start="$start" -v now="$(date +%s.%N)" \
     'BEGIN { printf "%.0f", ticks / hz / (now - start) * 100 }')
@@ -386,7 +428,7 @@ server_pid=$baseline_pid
 baseline_target=$baseline_url/api/campaigns/$(cat /proc/sys/kernel/random/uuid)/purchases
 baseline_ready() { [[ $(http_code -X POST "$baseline_target" -H 'X-User-Id: probe') == 202 ]]; }
 wait_until 60 "$baseline_pid" baseline baseline_ready
-run_wrk a-warmup "$baseline_target" "$connections" "$warmup" mode=distinct "prefix=aw$run_id"
+run_wrk a-warmup "$baseline_target" "$connections" "$warm_seconds" mode=distinct "prefix=aw$run_id"
 run_wrk a "$baseline_target" "$connections" "$duration" mode=distinct "prefix=a$run_id"
 expect_only a 202
 rss[a]=$(peak_rss_mib "$baseline_pid")
@@ -409,8 +451,15 @@ wait_until 90 "$intake_pid" intake intake_ready
 accept_id=$(create_campaign accept 10000000)
 campaigns+=("$accept_id")
 accept_url=$intake_url/api/campaigns/$accept_id/purchases
-log "phase b: accept path"
-run_wrk b-warmup "$accept_url" "$connections" "$warmup" mode=distinct "prefix=bw$run_id"
+# A sale's first seconds meet a freshly started intake whose code has not been tiered up yet, so
+# the accept path is measured twice: cold, straight after start-up, and warm, after --warm seconds
+# of load (tiered compilation with dynamic PGO needs tens of seconds under load on two cores).
+log "phase b-cold: accept path on the fresh intake"
+run_wrk b-cold "$accept_url" "$connections" "$duration" mode=distinct "prefix=bc$run_id"
+expect_only b-cold 202
+rss[b-cold]=$(peak_rss_mib "$intake_pid")
+log "phase b: accept path after ${warm_seconds}s more of warm-up"
+run_wrk b-warmup "$accept_url" "$connections" "$warm_seconds" mode=distinct "prefix=bw$run_id"
 run_wrk b "$accept_url" "$connections" "$duration" mode=distinct "prefix=b$run_id"
 expect_only b 202
 rss[b]=$(peak_rss_mib "$intake_pid")
@@ -488,8 +537,8 @@ f_dev=$(awk -v o="${orders[f]}" -v r="$rate" 'BEGIN { printf "%+.1f%%", (o - r) 
   printf -- '- commit %s%s; %s cores, %s GiB RAM; %s\n' "$(git rev-parse --short HEAD)" \
     "$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')" "$ncpu" \
     "$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$(dotnet --version | sed 's/^/.NET SDK /')"
-  printf -- '- Release builds, server GC; load tool: %s, %s connections, %s s per phase after a %s s warm-up\n' \
-    "$load_tool" "$connections" "$duration" "$warmup"
+  printf -- '- Release builds, server GC; load tool: %s, %s connections, %s s per phase; warm-up %s s for a and b, %s s for c and d, none for b-cold\n' \
+    "$load_tool" "$connections" "$duration" "$warm_seconds" "$warmup"
   printf -- '- p50/p99: wrk latency from send to answer; peak RSS: VmHWM of the process (intake: cumulative up to the end of the phase)\n'
   printf -- '- server CPU: the process under test over the phase, %% of one core (200%% = both); wrk CPU: the load tool (100%% = its one thread saturated)\n'
   printf -- '- orders/s: slope of campaigns.sold between the first and last sample strictly between 0 and the target (steady rate, without start-up)\n\n'
@@ -500,7 +549,8 @@ f_dev=$(awk -v o="${orders[f]}" -v r="$rate" 'BEGIN { printf "%+.1f%%", (o - r) 
       "$(ratio "${rps[$1]}" "${rps[a]}")" "${rss[$1]}" "$3" "${statuses[$1]}" "${server_cpu[$1]}" "${wrk_cpu[$1]}"
   }
   row a "baseline: bare Kestrel, same 202 body" baseline
-  row b "accept path, new buyer per request" intake
+  row b-cold "accept path, fresh intake (cold: no warm-up)" intake
+  row b "accept path, new buyer per request (warm)" intake
   row b-half "accept path at ½ of b's rate: $half_how" intake
   row c "sold-out path (410)" intake
   row d "already-purchased path (409)" intake
@@ -509,6 +559,17 @@ f_dev=$(awk -v o="${orders[f]}" -v r="$rate" 'BEGIN { printf "%+.1f%%", (o - r) 
   printf '| f | drain, 1 worker, MaxOrdersPerSecond=%s, %s queued | n/a | n/a | n/a | n/a | %s (%s) | %s (worker) | %s | %s%% (life) | n/a |\n' \
     "$rate" "${queued[f]}" "${orders[f]}" "$f_dev" "${rss[f]}" "${detail[f]//_/ }" "${server_cpu[f]}"
   printf '\nintake peak RSS over the whole run (incl. the queue fills): %s MiB\n\n' "${rss[intake]}"
+  printf 'CPU budget: CPU time per request (a-d) or per order (e, f) in µs, by process, over the measured phase;\n'
+  printf 'machine = all CPU time of the machine (every process, kernel included); ceiling = %s cores / machine µs,\n' "$ncpu"
+  printf 'the rate at which this machine would be 100%% busy at that cost.\n\n'
+  printf '| phase | process under test | RabbitMQ | Redis (all) | PostgreSQL | wrk | machine | ceiling /s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+  for phase in a b-cold b b-half c d e f; do
+    [[ -n ${budget[$phase]:-} ]] || continue
+    read -r u_proc u_broker u_redis u_pg u_wrk u_machine <<<"${budget[$phase]}"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$phase" "$u_proc" "$u_broker" "$u_redis" "$u_pg" "$u_wrk" "$u_machine" \
+      "$(awk -v m="$u_machine" -v n="$ncpu" 'BEGIN { printf "%.0f", (m > 0 ? n * 1e6 / m : 0) }')"
+  done
+  printf '\n'
   printf '| target (2-core machine) | measured | met |\n|---|---|---|\n'
   printf '| accept ≥ 25%% of baseline requests/s | %s | %s |\n' "$(ratio "${rps[b]}" "${rps[a]}")" "$(yes_no "${rps[b]} >= 0.25 * ${rps[a]}")"
   printf '| accept p99 ≤ 50 ms at ½ peak rate | %s ms at %s req/s (%s of b) | %s |\n' "${p99[b-half]}" "${rps[b-half]}" \

@@ -27,7 +27,10 @@ RMQ_ENV=(
   RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT"
   # Erlang distribution and epmd listen on all interfaces unless told otherwise.
   ERL_EPMD_ADDRESS=127.0.0.1
-  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  # +sbwt/+sbwtdcpu/+sbwtdio none: Erlang schedulers otherwise spin while idle, and on a machine
+  # the broker shares with the intake, workers and Redis that spinning takes their CPU (RabbitMQ's
+  # own advice for shared hosts; docs/benchmarks.md has the measurement).
+  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
   RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 )
 
