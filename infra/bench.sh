@@ -95,15 +95,23 @@ stop_pid() { # PID WHAT: SIGTERM (graceful shutdown), SIGKILL only if it hangs
 
 # Units left in Redis by the bench: every key of a campaign's shards carries {sk:<id N>:<shard>}.
 delete_redis_keys() {
-  local id var endpoint host port
+  local id var endpoint host port cursor reply
   (( ${#campaigns[@]} )) || return 0
   for var in "${!Seckill__Redis__Shards__@}"; do
     endpoint=${!var}
     [[ $endpoint =~ ^([^:,]+):([0-9]+)$ ]] || { note "skipping Redis cleanup of $var (not a plain host:port)"; continue; }
     host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}
     for id in "${campaigns[@]}"; do
-      redis-cli -h "$host" -p "$port" --scan --count 10000 --pattern "{sk:${id//-/}:*" \
-        | xargs -r -n 500 redis-cli -h "$host" -p "$port" unlink >/dev/null || true
+      # SCAN with a large COUNT (redis-cli 7.0's --scan has no --count): few round trips even when
+      # the keyspace holds millions of other keys.
+      cursor=0
+      while :; do
+        mapfile -t reply < <(redis-cli -h "$host" -p "$port" scan "$cursor" match "{sk:${id//-/}:*" count 10000) || break
+        (( ${#reply[@]} )) || break
+        cursor=${reply[0]}
+        (( ${#reply[@]} > 1 )) && { redis-cli -h "$host" -p "$port" unlink "${reply[@]:1}" >/dev/null || true; }
+        [[ $cursor == 0 ]] && break
+      done
     done
   done
 }

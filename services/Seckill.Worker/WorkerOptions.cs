@@ -16,7 +16,7 @@ public sealed class WorkerOptions
 
     /// <summary>Orders per batch: one transaction and one update of the campaign's row each.</summary>
     [Range(1, 5_000)]
-    public int BatchSize { get; init; } = 100;
+    public int BatchSize { get; init; } = 200;
 
     /// <summary>
     /// How long a batch waits to fill. Kept far below RabbitMQ's consumer timeout (30 minutes by

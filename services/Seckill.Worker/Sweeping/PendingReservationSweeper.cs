@@ -22,6 +22,21 @@ public sealed partial class PendingReservationSweeper(
 {
     private readonly SweeperOptions _options = options.Value;
 
+    /// <summary>
+    /// The first round runs before the host starts the bus: a restarted worker returns the units of
+    /// reservations that went overdue while no worker ran before it takes a message, and the round's
+    /// one-time start-up cost (compiling the campaign query) is paid before a drain, not during one.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_options.Enabled)
+        {
+            await SweepRoundAsync(cancellationToken);
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!_options.Enabled)
@@ -32,14 +47,19 @@ public sealed partial class PendingReservationSweeper(
         using var timer = new PeriodicTimer(_options.Interval, clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            try
-            {
-                await SweepAllAsync(stoppingToken);
-            }
-            catch (Exception e) when (TransientFailures.IsTransient(e))
-            {
-                LogSweepFailed(logger, e);
-            }
+            await SweepRoundAsync(stoppingToken);
+        }
+    }
+
+    private async Task SweepRoundAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SweepAllAsync(cancellationToken);
+        }
+        catch (Exception e) when (TransientFailures.IsTransient(e))
+        {
+            LogSweepFailed(logger, e);
         }
     }
 
