@@ -68,23 +68,25 @@ public static class PurchaseEndpoints
 
         if (soldOut.IsSoldOut(campaign.Id))
         {
-            return SoldOut();
+            return SoldOut;
         }
 
         return await purchases.PurchaseAsync(campaign, userId, idempotencyKey) switch
         {
             PurchaseOutcome.Accepted accepted => TypedResults.Accepted(
                 $"/api/reservations/{accepted.ReservationId}", new PurchaseAccepted(accepted.ReservationId, "pending")),
-            PurchaseOutcome.AlreadyPurchased => Problems.Of(StatusCodes.Status409Conflict, "already-purchased", "Already purchased",
-                "This buyer already holds a reservation in this campaign."),
-            PurchaseOutcome.SoldOut => SoldOut(),
+            PurchaseOutcome.AlreadyPurchased => AlreadyPurchased,
+            PurchaseOutcome.SoldOut => SoldOut,
             PurchaseOutcome.Unavailable unavailable => RetryLater(request.HttpContext, unavailable.Code, unavailable.Detail),
             var other => throw new InvalidOperationException($"Unhandled purchase outcome {other}."),
         };
     }
 
-    private static ProblemHttpResult SoldOut() =>
-        Problems.Of(StatusCodes.Status410Gone, "sold-out", "Sold out", "Every unit of this campaign is reserved or sold.");
+    private static readonly FixedProblem SoldOut =
+        new(StatusCodes.Status410Gone, "sold-out", "Sold out", "Every unit of this campaign is reserved or sold.");
+
+    private static readonly FixedProblem AlreadyPurchased =
+        new(StatusCodes.Status409Conflict, "already-purchased", "Already purchased", "This buyer already holds a reservation in this campaign.");
 
     private static ProblemHttpResult RetryLater(HttpContext context, string code, string detail)
     {
