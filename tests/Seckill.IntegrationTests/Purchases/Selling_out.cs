@@ -37,6 +37,27 @@ public class Selling_out(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task Answers_sold_out_with_a_complete_problem_the_same_way_from_memory_and_from_redis()
+    {
+        var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
+        await (await _client.BuyAsync(campaign.Id, "first")).AcceptedReservationAsync();
+
+        // The first answer comes from Redis (every shard empty), the next from the in-memory flag;
+        // both are written from one prebuilt body, which must stay a complete problem document.
+        foreach (var buyer in new[] { "second", "third" })
+        {
+            var response = await _client.BuyAsync(campaign.Id, buyer);
+            Assert.Equal(HttpStatusCode.Gone, response.StatusCode);
+            var bytes = await response.Content.ReadAsByteArrayAsync();
+            Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
+            var problem = await response.ReadProblemAsync();
+            Assert.Equal(("sold-out", "Sold out", "Every unit of this campaign is reserved or sold."), (problem.Code, problem.Title, problem.Detail));
+            using var json = System.Text.Json.JsonDocument.Parse(bytes);
+            Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("traceId").GetString()));
+        }
+    }
+
+    [Fact]
     public async Task Answers_the_crowd_from_memory_once_every_shard_is_empty()
     {
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
