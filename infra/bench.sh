@@ -38,6 +38,8 @@ cd "$root"
 LOCAL=$root/.local
 # shellcheck source=lib/common.sh
 . "$root/infra/lib/common.sh"   # say/note/warn/die, port_open, pid_alive, wait_pid_gone
+# shellcheck source=bench/lib.sh
+. "$root/infra/bench/lib.sh"    # export_pg_env, cpu_snapshot, cost_per_unit
 
 # ------------------------------------------------------------------ arguments --
 duration='' connections='' drain_orders='' rate='' quick=0 warm_seconds=
@@ -207,14 +209,7 @@ set -a
 . "$LOCAL/seckill.env"
 set +a
 
-# psql gets the intake's connection string as PG* variables (the password never reaches a command line).
-while IFS='=' read -r key value; do
-  case $key in
-    Host) export PGHOST=$value ;; Port) export PGPORT=$value ;; Database) export PGDATABASE=$value ;;
-    Username) export PGUSER=$value ;; Password) export PGPASSWORD=$value ;;
-  esac
-done < <(tr ';' '\n' <<<"$ConnectionStrings__Seckill")
-command -v psql >/dev/null || PATH=$PATH:/usr/lib/postgresql/15/bin
+export_pg_env "$ConnectionStrings__Seckill"
 
 # ------------------------------------------------------------------ helpers --
 declare -A rps=() p50=() p99=() statuses=() wrk_cpu=() server_cpu=() rss=() orders=() detail=() queued=()
@@ -226,50 +221,30 @@ declare -A rps=() p50=() p99=() statuses=() wrk_cpu=() server_cpu=() rss=() orde
 wrk_cmd=(wrk)
 server_pid=''
 clock_ticks=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime of a process
-
-# CPU budget: where the machine's CPU goes per request (or per order), from the same clock ticks.
-# A process named beam.smp / redis-server / postgres is counted as the broker / Redis / PostgreSQL
-# (this script's local default runs them on this machine); PostgreSQL backends that exit between two
-# snapshots are missed, the pooled ones the services use are not. machine = user + nice + system +
-# irq + softirq of /proc/stat over all cores, so it includes everything, the load tool too.
-service_ticks() { # NAME -> summed utime + stime of every process with exactly that name
-  local pid t=0 v
-  for pid in $(pgrep -x "$1" || true); do
-    v=$(cpu_ticks "$pid" 2>/dev/null) || v=0
-    t=$((t + v))
-  done
-  printf '%s\n' "$t"
-}
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-cpu_snapshot() { # PID -> "process broker redis postgres machine" ticks
-  printf '%s %s %s %s %s\n' "$(cpu_ticks "$1")" "$(service_ticks beam.smp)" "$(service_ticks redis-server)" \
-    "$(service_ticks postgres)" "$(machine_ticks)"
-}
 declare -A budget=()
 set_budget() { # NAME BEFORE AFTER COUNT [WRK_SECONDS] -> budget[NAME] = µs per unit: process broker redis postgres wrk machine
-  budget[$1]=$(awk -v a="$2" -v b="$3" -v n="$4" -v w="${5:-}" -v hz="$clock_ticks" 'BEGIN {
-    split(a, x, " "); split(b, y, " ")
-    for (i = 1; i <= 5; i++) u[i] = (y[i] - x[i]) / hz * 1e6 / n
-    printf "%.0f %.0f %.0f %.0f %s %.0f", u[1], u[2], u[3], u[4], (w == "" ? "n/a" : sprintf("%.0f", w * 1e6 / n)), u[5] }')
+  local proc broker redis pg machine wrk=n/a
+  read -r proc broker redis pg machine < <(cost_per_unit "$2" "$3" "$4")
+  [[ -z ${5:-} ]] || wrk=$(awk -v w="$5" -v n="$4" 'BEGIN { printf "%.0f", w * 1e6 / n }')
+  budget[$1]="$proc $broker $redis $pg $wrk $machine"
 }
 run_wrk() { # NAME URL CONNECTIONS SECONDS [SCRIPT ARGS...]
-  local name=$1 url=$2 conns=$3 secs=$4 file=$raw/$1.txt line timing cpu ticks_before snap_before
+  local name=$1 url=$2 conns=$3 secs=$4 file=$raw/$1.txt line timing cpu snap_before snap_after
   shift 4
   local TIMEFORMAT='%R %U %S'
-  ticks_before=$(cpu_ticks "$server_pid")
   snap_before=$(cpu_snapshot "$server_pid")
   # bash's `time` gives wrk's own CPU: ~100% means one wrk thread was the bottleneck, not the server.
   { time "${pin[@]}" "${wrk_cmd[@]}" -t1 -c "$conns" -d "${secs}s" --timeout 5s --latency \
       -s "$root/infra/bench/purchase.lua" "$url" -- "$@" >"$file" 2>&1; } 2>"$raw/$name.time" \
     || { cat "$file" >&2; die "wrk failed in phase $name"; }
   line=$(grep '^BENCH requests=' "$file") || die "wrk printed no summary in phase $name (see $file)"
+  snap_after=$(cpu_snapshot "$server_pid")
   timing=$(<"$raw/$name.time")
   cpu=$(awk '{ printf "%.0f", ($2 + $3) / $1 * 100 }' <<<"$timing")
   eval "${line/#BENCH /local }"   # local requests=N duration_us=N p50_us=N … (purchase.lua prints numbers only)
   # shellcheck disable=SC2154
   if (( requests > 0 )); then
-    set_budget "$name" "$snap_before" "$(cpu_snapshot "$server_pid")" "$requests" "$(awk '{ print $2 + $3 }' <<<"$timing")"
+    set_budget "$name" "$snap_before" "$snap_after" "$requests" "$(awk '{ print $2 + $3 }' <<<"$timing")"
   fi
   # shellcheck disable=SC2154
   rps[$name]=$(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
@@ -283,7 +258,7 @@ run_wrk() { # NAME URL CONNECTIONS SECONDS [SCRIPT ARGS...]
     statuses[$name]+=" (socket errors: connect $connect_errors, read $read_errors, write $write_errors, timeouts $timeouts)"
   fi
   wrk_cpu[$name]=$cpu
-  server_cpu[$name]=$(awk -v t0="$ticks_before" -v t1="$(cpu_ticks "$server_pid")" -v hz="$clock_ticks" -v wall="${timing%% *}" \
+  server_cpu[$name]=$(awk -v t0="${snap_before%% *}" -v t1="${snap_after%% *}" -v hz="$clock_ticks" -v wall="${timing%% *}" \
     'BEGIN { printf "%.0f", (t1 - t0) / hz / wall * 100 }')
 }
 

@@ -3,14 +3,9 @@
 # intake and worker as Release processes, and CPU snapshots of every process of the pipeline.
 # shellcheck disable=SC1091,SC2154 # .local/seckill.env and lib/common.sh are generated/sourced at run time
 . "$root/infra/lib/common.sh"   # port_open, pid_alive, wait_pid_gone
+. "$root/infra/bench/lib.sh"    # export_pg_env, cpu_snapshot, cost_per_unit
 set -a; . "$root/.local/seckill.env"; set +a
-while IFS='=' read -r key value; do
-  case $key in
-    Host) export PGHOST=$value ;; Port) export PGPORT=$value ;; Database) export PGDATABASE=$value ;;
-    Username) export PGUSER=$value ;; Password) export PGPASSWORD=$value ;;
-  esac
-done < <(tr ';' '\n' <<<"$ConnectionStrings__Seckill")
-command -v psql >/dev/null || PATH=$PATH:/usr/lib/postgresql/15/bin
+export_pg_env "$ConnectionStrings__Seckill"
 
 run=$(date -u +%Y%m%dT%H%M%SZ)-$$
 work=$root/.local/bench/cost-$run
@@ -57,15 +52,8 @@ create_campaign() { # STOCK -> id
     -d "{\"name\":\"cost $run\",\"stock\":$1,\"shards\":4}" | grep -o '"id":"[0-9a-f-]*"' | head -n1 | cut -d'"' -f4
 }
 
-ticks_of() { local t=0 pid v; for pid in "$@"; do v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || v=0; t=$((t + v)); done; echo "$t"; }
-# "process broker redis postgres machine" clock ticks; machine = user+nice+system+irq+softirq of /proc/stat
-cpu_snapshot() {
-  # shellcheck disable=SC2046 # one pid per word
-  printf '%s %s %s %s %s\n' "$(ticks_of "$1")" "$(ticks_of $(pgrep -x beam.smp))" "$(ticks_of $(pgrep -x redis-server))" \
-    "$(ticks_of $(pgrep -x postgres))" "$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)"
-}
 print_costs() { # BEFORE AFTER COUNT PROCESS-NAME
-  awk -v a="$1" -v b="$2" -v n="$3" -v name="$4" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-    split(a, x, " "); split(b, y, " "); for (i = 1; i <= 5; i++) u[i] = (y[i] - x[i]) / hz * 1e6 / n
-    printf "µs per unit: %s %.0f, RabbitMQ %.0f, Redis %.0f, PostgreSQL %.0f, machine %.0f\n", name, u[1], u[2], u[3], u[4], u[5] }'
+  local proc broker redis pg machine
+  read -r proc broker redis pg machine < <(cost_per_unit "$1" "$2" "$3")
+  printf 'µs per unit: %s %s, RabbitMQ %s, Redis %s, PostgreSQL %s, machine %s\n' "$4" "$proc" "$broker" "$redis" "$pg" "$machine"
 }

@@ -29,6 +29,7 @@ until (( $(sold) > 0 )); do pid_alive "$worker_pid" || { echo "the worker died; 
 before=$(cpu_snapshot "$worker_pid"); t0=$(date +%s.%N); sold0=$(sold)
 while (( $(sold) < queued * 95 / 100 )); do pid_alive "$worker_pid" || { echo "the worker died; log: $work/worker.log" >&2; exit 1; }; sleep 0.2; done
 after=$(cpu_snapshot "$worker_pid"); t1=$(date +%s.%N); sold1=$(sold)
+(( sold1 > sold0 )) || { echo "the worker wrote them all before the first sample; queue more orders" >&2; exit 1; }
 awk -v n=$(( sold1 - sold0 )) -v a="$t0" -v b="$t1" 'BEGIN { printf "orders/s %.0f\n", n / (b - a) }'
 print_costs "$before" "$after" $(( sold1 - sold0 )) "worker"
 awk '/^VmHWM:/ { printf "worker peak RSS %.0f MiB\n", $2 / 1024 }' "/proc/$worker_pid/status"

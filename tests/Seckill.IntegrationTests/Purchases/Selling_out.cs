@@ -41,6 +41,7 @@ public class Selling_out(PipelineFixture fixture)
     {
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
         await (await _client.BuyAsync(campaign.Id, "first")).AcceptedReservationAsync();
+        var sold = await RedisSnapshot.TakeAsync(fixture, campaign.Id, 1);
 
         // The first answer comes from Redis (every shard empty), the next from the in-memory flag;
         // both are written from one prebuilt body, which must stay a complete problem document.
@@ -55,6 +56,11 @@ public class Selling_out(PipelineFixture fixture)
             using var json = System.Text.Json.JsonDocument.Parse(bytes);
             Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("traceId").GetString()));
         }
+
+        // A sold-out answer sells nothing: the shard stays empty and holds only the first buyer's token.
+        var after = await RedisSnapshot.TakeAsync(fixture, campaign.Id, 1);
+        Assert.Equal(0, after.TotalStock);
+        Assert.Equal(sold.Tokens, after.Tokens);
     }
 
     [Fact]
