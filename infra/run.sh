@@ -8,11 +8,15 @@
 #   bash infra/run.sh [--stock N] [--buyers N] [--shards M] [--workers K] [--worker-rate R]
 #                     [--no-sale] [--detach]
 #   bash infra/run.sh stop      stop an intake and workers left running by --detach
+#
+# The intake and workers inherit this script's environment, so any Seckill__* setting given to it
+# reaches them, e.g.  Seckill__Sweeper__PendingTimeout=00:00:10 bash infra/run.sh --workers 1 --worker-rate 40
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-stock=10000 buyers=100000 shards=4 workers=2 worker_rate=0 sale=1 detach=0 command=start
+# The worker rate defaults to one given in the environment, which the workers' own variable below would otherwise override.
+stock=10000 buyers=100000 shards=4 workers=2 worker_rate=${Seckill__Worker__MaxOrdersPerSecond:-0} sale=1 detach=0 command=start
 while [ $# -gt 0 ]; do
   case "$1" in
     --stock) stock=$2; shift 2 ;;
@@ -23,7 +27,7 @@ while [ $# -gt 0 ]; do
     --no-sale) sale=0; shift ;;
     --detach) detach=1; shift ;;
     stop) command=stop; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -9,6 +9,12 @@ public static class StockReturnReasons
     /// <summary>PostgreSQL refused the order's write (after in-memory retries) for this reservation alone.</summary>
     public const string WriteFailed = "write-failed";
 
+    /// <summary>
+    /// The accepted message ended in <c>seckill-orders_error</c> (poison, past the delivery limit, or
+    /// failing after its retries) before any order was written for it.
+    /// </summary>
+    public const string DeadLettered = "dead-lettered";
+
     /// <summary>The buyer already has an order in this campaign under another reservation.</summary>
     public const string DuplicateBuyer = "duplicate-buyer";
 

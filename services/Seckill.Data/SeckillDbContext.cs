@@ -8,6 +8,8 @@ public sealed class SeckillDbContext(DbContextOptions<SeckillDbContext> options)
 
     public DbSet<Order> Orders => Set<Order>();
 
+    public DbSet<ReleasedReservation> ReleasedReservations => Set<ReleasedReservation>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Campaign>(campaign =>
@@ -47,6 +49,17 @@ public sealed class SeckillDbContext(DbContextOptions<SeckillDbContext> options)
             // I2, one order per buyer, enforced by the database even if every cache check were bypassed.
             order.HasIndex(o => new { o.CampaignId, o.UserId }).IsUnique();
             order.HasOne<Campaign>().WithMany().HasForeignKey(o => o.CampaignId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<ReleasedReservation>(released =>
+        {
+            released.ToTable("released_reservations");
+            released.HasKey(r => r.ReservationId);
+            released.Property(r => r.ReservationId).HasColumnName("reservation_id").ValueGeneratedNever();
+            released.Property(r => r.CampaignId).HasColumnName("campaign_id");
+            released.Property(r => r.Reason).HasColumnName("reason").HasMaxLength(64);
+            released.Property(r => r.ReleasedAt).HasColumnName("released_at");
+            released.HasIndex(r => r.CampaignId);
         });
     }
 }

@@ -6,8 +6,11 @@ public sealed class IntakeOptions
 {
     public const string Section = "Seckill:Intake";
 
-    /// <summary>How long a purchase waits for the broker's confirm before the unit is returned and the buyer gets 503.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    /// <summary>
+    /// How long a purchase waits for the broker's confirm. Past it the reservation is undone and the
+    /// buyer gets 503 — unless a worker already has it, then 202 (see PurchaseHandler).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>

@@ -11,6 +11,7 @@ public static class LuaScripts
     public static readonly string SettleMarker = Load("settle_marker.lua");
     public static readonly string ForgetBuyer = Load("forget_buyer.lua");
     public static readonly string Release = Load("release.lua");
+    public static readonly string HandOff = Load("hand_off.lua");
     public static readonly string ClaimBatch = Load("claim_batch.lua");
     public static readonly string ConfirmBatch = Load("confirm_batch.lua");
     public static readonly string ReconcileShard = Load("reconcile_shard.lua");

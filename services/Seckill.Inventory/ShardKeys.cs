@@ -13,11 +13,17 @@ public readonly record struct ShardKeys(Guid CampaignId, int Shard)
     /// <summary>Units of virtual inventory left on this shard.</summary>
     public RedisKey Stock => $"{Tag}:stock";
 
-    /// <summary>Pending tokens, scored by acceptance time in ms: the sweeper's index of what may be overdue.</summary>
-    public RedisKey Open => $"{Tag}:open";
+    /// <summary>
+    /// Reserved tokens whose message the broker has not confirmed yet, scored by acceptance time in
+    /// ms: the sweeper's index of purchases that may never have been handed off.
+    /// </summary>
+    public RedisKey Unsent => $"{Tag}:unsent";
 
-    /// <summary>Claimed tokens (an order is being written), scored by claim time in ms; the sweeper leaves them alone.</summary>
-    public RedisKey Claimed => $"{Tag}:claimed";
+    /// <summary>How many tokens of this shard are not final yet (reserved, queued or claimed).</summary>
+    public RedisKey Pending => $"{Tag}:pending";
+
+    /// <summary>Buyers' markers on other shards still to be forgotten after a release here (<c>home:reservation:user</c>).</summary>
+    public RedisKey Unmark => $"{Tag}:unmark";
 
     /// <summary>How many tokens of this shard ended failed or expired.</summary>
     public RedisKey Failed => $"{Tag}:failed";

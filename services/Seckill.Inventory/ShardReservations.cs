@@ -1,17 +1,27 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Seckill.Inventory;
 
 /// <summary>
-/// Patent step S4 against the shards: reserve one unit for a buyer, undo it, read its token.
-/// The buyer's marker always lives on the buyer's home shard; that single key is what keeps a
-/// buyer to one reservation across all shards, even for concurrent requests.
+/// Patent step S4 against the shards, and every later move of a reservation's token (see
+/// docs/decisions.md, "Token states"). The buyer's marker always lives on the buyer's home shard;
+/// that single key is what keeps a buyer to one reservation across all shards, even for
+/// concurrent requests.
 /// </summary>
-public sealed class ShardReservations(ShardConnections shards, IOptions<ReservationOptions> options, TimeProvider clock)
+public sealed partial class ShardReservations(
+    ShardConnections shards,
+    IOptions<ReservationOptions> options,
+    TimeProvider clock,
+    ILogger<ShardReservations> logger)
 {
+    private const string FromUndoable = "reserved";
+    private const string FromPending = "reserved,queued,claimed";
     private readonly ReservationOptions _options = options.Value;
+
+    private long EndedTokenTtl => (long)_options.EndedTokenLifetime.TotalMilliseconds;
 
     public async Task<ReserveOutcome> ReserveAsync(CampaignShards campaign, string userId, string? idempotencyKey)
     {
@@ -24,7 +34,7 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
 
         var result = (RedisResult[])(await shards.ForShard(home).ScriptEvaluateAsync(
             LuaScripts.Reserve,
-            [homeKeys.Stock, homeKeys.Buyer(userId), homeKeys.Token(reservationId), homeKeys.Open],
+            [homeKeys.Stock, homeKeys.Buyer(userId), homeKeys.Token(reservationId), homeKeys.Unsent, homeKeys.Pending],
             [Id(reservationId), userId, nowMs, key, (long)_options.HoldTimeout.TotalMilliseconds, home]))!;
 
         switch ((string?)result[0])
@@ -39,24 +49,40 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     }
 
     /// <summary>
-    /// Returns the unit of a reservation that will not be published, frees the buyer and marks the
-    /// token failed. Only a pending token is undone, so an undo racing the sweeper returns one unit.
+    /// reserved → queued once the broker confirmed the messages: one script call per shard. Answers
+    /// each token's state as it is now (null: the token is missing), in the order of <paramref name="handedOff"/>.
     /// </summary>
-    public async Task<bool> UndoAsync(CampaignShards campaign, ReserveOutcome.Reserved reserved, string userId, string reason)
+    public async Task<TokenState?[]> HandOffAsync(IReadOnlyList<ShardReservation> handedOff)
     {
-        var home = HomeShard.Of(userId, campaign.ShardCount);
-        var released = await ReleaseAsync(campaign.Id, reserved.Shard, reserved.ReservationId, userId, home,
-            fromStates: TokenStates.Pending, toState: TokenStates.Failed, reason, returnUnit: true);
-        if (released && home != reserved.Shard)
+        var states = new TokenState?[handedOff.Count];
+        await Task.WhenAll(GroupByShard(handedOff, r => (r.CampaignId, r.Shard)).Select(async group =>
         {
-            await ForgetBuyerAsync(campaign.Id, home, userId, reserved.ReservationId);
-        }
-
-        return released;
+            var keys = new ShardKeys(group.CampaignId, group.Shard);
+            RedisKey[] scriptKeys = [keys.Unsent, .. group.Indices.Select(i => keys.Token(handedOff[i].ReservationId))];
+            RedisValue[] args = [.. group.Indices.Select(i => (RedisValue)Id(handedOff[i].ReservationId))];
+            var answers = (RedisResult[])(await shards.ForShard(group.Shard).ScriptEvaluateAsync(LuaScripts.HandOff, scriptKeys, args))!;
+            for (var j = 0; j < group.Indices.Length; j++)
+            {
+                states[group.Indices[j]] = TokenStates.Parse((string?)answers[j]);
+            }
+        }));
+        return states;
     }
 
     /// <summary>
-    /// pending → claimed before orders are written: one script call per shard for the whole batch,
+    /// Returns the unit of a reservation whose message the broker did not confirm, frees the buyer and
+    /// fails the token — only while it is still reserved: a token a worker already claimed (the message
+    /// did reach the broker) or that was handed off is kept. Answers the token's state afterwards
+    /// (null: missing), so the caller answers 503 only when nothing is held.
+    /// </summary>
+    public async Task<TokenState?> UndoAsync(Guid campaignId, int shard, Guid reservationId, string userId, string reason)
+    {
+        var (outcome, state) = await ReleaseAsync(campaignId, shard, reservationId, userId, FromUndoable, reason, returnUnit: true);
+        return outcome == ReleaseOutcome.Released ? TokenState.Failed : state;
+    }
+
+    /// <summary>
+    /// reserved|queued → claimed before orders are written: one script call per shard for the whole batch,
     /// the shards' calls in parallel. Results are in the order of <paramref name="claims"/>.
     /// </summary>
     public async Task<ClaimResult[]> ClaimAsync(IReadOnlyList<ClaimRequest> claims)
@@ -66,18 +92,15 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
         await Task.WhenAll(GroupByShard(claims, c => (c.CampaignId, c.Shard)).Select(async group =>
         {
             var keys = new ShardKeys(group.CampaignId, group.Shard);
-            RedisKey[] scriptKeys = [keys.Open, keys.Claimed, .. group.Indices.Select(i => keys.Token(claims[i].ReservationId))];
-            RedisValue[] args = [now, .. group.Indices.SelectMany(i => new RedisValue[]
+            RedisKey[] scriptKeys = [keys.Unsent, keys.Pending, .. group.Indices.Select(i => keys.Token(claims[i].ReservationId))];
+            RedisValue[] args = [now, EndedTokenTtl, .. group.Indices.SelectMany(i => new RedisValue[]
             {
                 Id(claims[i].ReservationId), claims[i].UserId, claims[i].AcceptedAt.ToUnixTimeMilliseconds(),
             })];
             var answers = (RedisResult[])(await shards.ForShard(group.Shard).ScriptEvaluateAsync(LuaScripts.ClaimBatch, scriptKeys, args))!;
             for (var j = 0; j < group.Indices.Length; j++)
             {
-                var answer = (string)answers[j]!;
-                results[group.Indices[j]] = answer.StartsWith("confirmed:", StringComparison.Ordinal)
-                    ? new ClaimResult(TokenStates.Confirmed, Guid.TryParse(answer["confirmed:".Length..], out var orderId) ? orderId : null)
-                    : new ClaimResult(answer, null);
+                results[group.Indices[j]] = ParseClaim((string)answers[j]!);
             }
         }));
         return results;
@@ -86,15 +109,14 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     public async Task<ClaimResult> ClaimAsync(Guid campaignId, int shard, Guid reservationId, string userId, DateTimeOffset acceptedAt) =>
         (await ClaimAsync([new ClaimRequest(campaignId, shard, reservationId, userId, acceptedAt)]))[0];
 
-    /// <summary>claimed → confirmed once the orders' transaction committed; one script call per shard.</summary>
+    /// <summary>→ confirmed once the orders' transaction committed; one script call per shard.</summary>
     public async Task ConfirmAsync(IReadOnlyList<Confirmation> confirmations)
     {
-        var ttl = (long)_options.EndedTokenLifetime.TotalMilliseconds;
         await Task.WhenAll(GroupByShard(confirmations, c => (c.CampaignId, c.Shard)).Select(group =>
         {
             var keys = new ShardKeys(group.CampaignId, group.Shard);
-            RedisKey[] scriptKeys = [keys.Open, keys.Claimed, .. group.Indices.Select(i => keys.Token(confirmations[i].ReservationId))];
-            RedisValue[] args = [ttl, .. group.Indices.SelectMany(i => new RedisValue[]
+            RedisKey[] scriptKeys = [keys.Unsent, keys.Pending, .. group.Indices.Select(i => keys.Token(confirmations[i].ReservationId))];
+            RedisValue[] args = [EndedTokenTtl, .. group.Indices.SelectMany(i => new RedisValue[]
             {
                 Id(confirmations[i].ReservationId), confirmations[i].OrderId.ToString("D"),
             })];
@@ -103,65 +125,83 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     }
 
     /// <summary>
-    /// Compensation: the order for this reservation will never be written. The token ends failed,
-    /// the unit goes back to the shard it came from (unless <paramref name="returnUnit"/> is false
-    /// because the unit never existed), and the buyer's marker is cleared so they may try again.
-    /// Repeating it returns no second unit: only the first release finds the token pending or claimed.
+    /// Compensation: the order for this reservation will never be written. The token ends failed with
+    /// the reason, the unit goes back to the shard it came from (unless <paramref name="returnUnit"/> is
+    /// false because the unit never existed), and the buyer is freed to try again. Repeating it returns
+    /// no second unit: only the first release finds the token pending.
     /// </summary>
-    public async Task<ReturnOutcome> ReturnAsync(Guid campaignId, int shard, Guid reservationId, string userId, string reason, bool returnUnit)
+    public async Task<ReleaseOutcome> ReturnAsync(Guid campaignId, int shard, Guid reservationId, string userId, string reason, bool returnUnit) =>
+        (await ReleaseAsync(campaignId, shard, reservationId, userId, FromPending, reason, returnUnit)).Outcome;
+
+    /// <summary>
+    /// The sweeper's read of one shard: reservations still reserved (never handed off) that were
+    /// accepted before <paramref name="acceptedBefore"/>, oldest first, with their tokens (null when
+    /// the index names a token that is gone). Queued and claimed tokens are not in this index at all.
+    /// </summary>
+    public async Task<IReadOnlyList<(Guid ReservationId, ReservationToken? Token)>> ReadUnsentAsync(
+        Guid campaignId, int shard, DateTimeOffset acceptedBefore, int limit)
     {
-        var token = await ReadTokenAsync(campaignId, shard, reservationId);
-        if (token is null)
+        var keys = new ShardKeys(campaignId, shard);
+        var db = shards.ForShard(shard);
+        var due = await db.SortedSetRangeByScoreAsync(keys.Unsent, double.NegativeInfinity, acceptedBefore.ToUnixTimeMilliseconds(), take: limit);
+        var reads = due.Select(member =>
         {
-            return ReturnOutcome.Missing;
+            var id = Guid.ParseExact((string)member!, "N");
+            return (Id: id, Read: db.HashGetAllAsync(keys.Token(id)));
+        }).ToList();
+        var found = new List<(Guid, ReservationToken?)>(reads.Count);
+        foreach (var (id, read) in reads)
+        {
+            found.Add((id, ToToken(await read)));
         }
 
-        var released = await ReleaseAsync(campaignId, shard, reservationId, userId, token.HomeShard,
-            fromStates: $"{TokenStates.Pending},{TokenStates.Claimed}", toState: TokenStates.Failed, reason, returnUnit);
-        // A home shard of -1 marks a token re-created after its Redis server lost it; the marker went with it.
-        if (token.HomeShard >= 0 && token.HomeShard != shard && (released || token.State is TokenStates.Failed or TokenStates.Expired))
+        return found;
+    }
+
+    /// <summary>Drops an entry of the unsent index whose token is no longer reserved (a stale entry).</summary>
+    public Task ForgetUnsentAsync(Guid campaignId, int shard, Guid reservationId) =>
+        shards.ForShard(shard).SortedSetRemoveAsync(new ShardKeys(campaignId, shard).Unsent, Id(reservationId));
+
+    /// <summary>
+    /// Retries forgetting the markers of buyers whose reservation on this shard ended while their
+    /// marker lives on another shard (see release.lua). Returns how many entries it settled.
+    /// </summary>
+    public async Task<int> ForgetReleasedBuyersAsync(Guid campaignId, int shard, int limit)
+    {
+        var keys = new ShardKeys(campaignId, shard);
+        var db = shards.ForShard(shard);
+        var entries = await db.SetRandomMembersAsync(keys.Unmark, limit);
+        foreach (var entry in entries)
         {
-            // Also on a repeat: the first attempt may have died between the two shards.
-            await ForgetBuyerAsync(campaignId, token.HomeShard, userId, reservationId);
+            var parts = ((string)entry!).Split(':', 3);
+            if (parts.Length == 3
+                && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var home)
+                && Guid.TryParseExact(parts[1], "N", out var reservationId))
+            {
+                await ForgetBuyerAsync(campaignId, home, parts[2], reservationId);
+            }
+
+            await db.SetRemoveAsync(keys.Unmark, entry);
         }
 
-        return released ? ReturnOutcome.Released : token.State == TokenStates.Confirmed ? ReturnOutcome.AlreadyConfirmed : ReturnOutcome.AlreadyEnded;
+        return entries.Length;
     }
 
     /// <summary>
-    /// The sweeper's step for one shard: tokens still pending after <paramref name="acceptedBefore"/>
-    /// become expired, their units go back and their buyers are freed. Claimed tokens are in another
-    /// set and never expired: a worker is writing their order. Returns how many tokens it examined.
+    /// Deletes a buyer's marker only if it still holds <paramref name="marker"/>: a marker naming a
+    /// reservation that already failed must not lock the buyer out.
     /// </summary>
-    public async Task<int> ExpireOverdueAsync(Guid campaignId, int shard, DateTimeOffset acceptedBefore, int limit)
+    public Task<bool> ClearMarkerAsync(CampaignShards campaign, string userId, string marker)
     {
-        var keys = new ShardKeys(campaignId, shard);
-        var due = await shards.ForShard(shard).SortedSetRangeByScoreAsync(
-            keys.Open, double.NegativeInfinity, acceptedBefore.ToUnixTimeMilliseconds(), take: limit);
-        foreach (var member in due)
-        {
-            var reservationId = Guid.ParseExact((string)member!, "N");
-            var token = await ReadTokenAsync(campaignId, shard, reservationId);
-            if (token is null)
-            {
-                await shards.ForShard(shard).SortedSetRemoveAsync(keys.Open, member);
-                continue;
-            }
-
-            var released = await ReleaseAsync(campaignId, shard, reservationId, token.UserId, token.HomeShard,
-                fromStates: TokenStates.Pending, toState: TokenStates.Expired, reason: TokenStates.Expired, returnUnit: true);
-            if (released && token.HomeShard >= 0 && token.HomeShard != shard)
-            {
-                await ForgetBuyerAsync(campaignId, token.HomeShard, token.UserId, reservationId);
-            }
-        }
-
-        return due.Length;
+        var home = HomeShard.Of(userId, campaign.ShardCount);
+        return SettleMarkerAsync(home, new ShardKeys(campaign.Id, home).Buyer(userId), marker, "");
     }
 
-    public async Task<ReservationToken?> ReadTokenAsync(Guid campaignId, int shard, Guid reservationId)
+    public async Task<ReservationToken?> ReadTokenAsync(Guid campaignId, int shard, Guid reservationId) =>
+        ToToken(await shards.ForShard(shard).HashGetAllAsync(new ShardKeys(campaignId, shard).Token(reservationId)));
+
+    private static ReservationToken? ToToken(HashEntry[] fields)
     {
-        var fields = await shards.ForShard(shard).HashGetAllAsync(new ShardKeys(campaignId, shard).Token(reservationId));
         if (fields.Length == 0)
         {
             return null;
@@ -169,7 +209,7 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
 
         var map = fields.ToDictionary(f => (string)f.Name!, f => (string?)f.Value);
         return new ReservationToken(
-            map.GetValueOrDefault("s") ?? TokenStates.Pending,
+            TokenStates.Parse(map.GetValueOrDefault("s")) ?? TokenState.Reserved,
             map.GetValueOrDefault("u") ?? "",
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(map.GetValueOrDefault("at") ?? "0", CultureInfo.InvariantCulture)),
             int.Parse(map.GetValueOrDefault("h") ?? "0", CultureInfo.InvariantCulture),
@@ -190,7 +230,7 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
             var reservationId = ReservationIds.New(campaign.Number, shard);
             var taken = (long)(await shards.ForShard(shard).ScriptEvaluateAsync(
                 LuaScripts.ReserveElsewhere,
-                [keys.Stock, keys.Token(reservationId), keys.Open],
+                [keys.Stock, keys.Token(reservationId), keys.Unsent, keys.Pending],
                 [Id(reservationId), userId, now.ToUnixTimeMilliseconds(), key, home]));
             if (taken == 0)
             {
@@ -204,7 +244,7 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
 
             // The hold expired while we searched: another request of this buyer may be reserving now,
             // so this unit must go back rather than give the buyer two.
-            await ReleaseAsync(campaign.Id, shard, reservationId, userId, home, TokenStates.Pending, TokenStates.Failed, "hold-expired", returnUnit: true);
+            await ReleaseAsync(campaign.Id, shard, reservationId, userId, FromUndoable, "hold-expired", returnUnit: true);
             return new ReserveOutcome.HoldLost();
         }
 
@@ -212,18 +252,48 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
         return new ReserveOutcome.SoldOut();
     }
 
-    private async Task<bool> ReleaseAsync(Guid campaignId, int shard, Guid reservationId, string userId, int home,
-        string fromStates, string toState, string reason, bool returnUnit)
+    /// <summary>
+    /// release.lua, then — for a buyer whose marker is on another shard — forgetting that marker. The
+    /// script recorded it in the unmark set atomically with the release, so when this second call
+    /// fails the sweeper retries it; the release itself stands either way.
+    /// </summary>
+    private async Task<(ReleaseOutcome Outcome, TokenState? State)> ReleaseAsync(
+        Guid campaignId, int shard, Guid reservationId, string userId, string fromStates, string reason, bool returnUnit)
     {
         var keys = new ShardKeys(campaignId, shard);
-        RedisKey[] scriptKeys = shard == home
-            ? [keys.Token(reservationId), keys.Stock, keys.Open, keys.Claimed, keys.Failed, keys.Buyer(userId)]
-            : [keys.Token(reservationId), keys.Stock, keys.Open, keys.Claimed, keys.Failed];
-        var result = (string?)await shards.ForShard(shard).ScriptEvaluateAsync(
+        var result = (RedisResult[])(await shards.ForShard(shard).ScriptEvaluateAsync(
             LuaScripts.Release,
-            scriptKeys,
-            [Id(reservationId), fromStates, toState, reason, returnUnit ? 1 : 0, (long)_options.EndedTokenLifetime.TotalMilliseconds]);
-        return result == "released";
+            [keys.Token(reservationId), keys.Stock, keys.Unsent, keys.Pending, keys.Failed, keys.Unmark, keys.Buyer(userId)],
+            [Id(reservationId), fromStates, reason, returnUnit ? 1 : 0, EndedTokenTtl, shard]))!;
+        var answer = (string)result[0]!;
+        if (answer != "released")
+        {
+            var state = TokenStates.Parse(answer);
+            return (state switch
+            {
+                null => ReleaseOutcome.Missing,
+                TokenState.Failed => ReleaseOutcome.AlreadyFailed,
+                TokenState.Confirmed => ReleaseOutcome.AlreadyConfirmed,
+                _ => ReleaseOutcome.Kept,
+            }, state);
+        }
+
+        var home = int.Parse((string)result[1]!, CultureInfo.InvariantCulture);
+        if (home >= 0 && home != shard)
+        {
+            var user = (string)result[2]!;
+            try
+            {
+                await ForgetBuyerAsync(campaignId, home, user, reservationId);
+                await shards.ForShard(shard).SetRemoveAsync(keys.Unmark, $"{home}:{Id(reservationId)}:{user}");
+            }
+            catch (RedisException e)
+            {
+                LogForgetDeferred(logger, e, reservationId, home);
+            }
+        }
+
+        return (ReleaseOutcome.Released, TokenState.Failed);
     }
 
     private async Task ForgetBuyerAsync(Guid campaignId, int home, string userId, Guid reservationId) =>
@@ -233,14 +303,24 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     private async Task<bool> SettleMarkerAsync(int home, RedisKey marker, string expected, string replacement) =>
         (long)await shards.ForShard(home).ScriptEvaluateAsync(LuaScripts.SettleMarker, [marker], [expected, replacement]) == 1;
 
+    private static ClaimResult ParseClaim(string answer) => answer switch
+    {
+        "claimed" => new ClaimResult(ClaimVerdict.Claimed, null),
+        "gone" => new ClaimResult(ClaimVerdict.Gone, null),
+        "failed" => new ClaimResult(ClaimVerdict.Failed, null),
+        _ when answer.StartsWith("confirmed:", StringComparison.Ordinal) =>
+            new ClaimResult(ClaimVerdict.Confirmed, Guid.TryParse(answer["confirmed:".Length..], out var orderId) ? orderId : null),
+        _ => throw new InvalidOperationException($"claim_batch.lua answered '{answer}', which no version of it writes."),
+    };
+
     private static ReserveOutcome.AlreadyHeld Held(string marker)
     {
         var separator = marker.IndexOf('|', StringComparison.Ordinal);
         var idPart = marker[..separator];
         var key = marker[(separator + 1)..];
         return idPart.StartsWith('~')
-            ? new ReserveOutcome.AlreadyHeld(null, null)
-            : new ReserveOutcome.AlreadyHeld(Guid.ParseExact(idPart, "N"), key.Length == 0 ? null : key);
+            ? new ReserveOutcome.AlreadyHeld(null, null, marker)
+            : new ReserveOutcome.AlreadyHeld(Guid.ParseExact(idPart, "N"), key.Length == 0 ? null : key, marker);
     }
 
     private static string Id(Guid reservationId) => reservationId.ToString("N");
@@ -256,4 +336,7 @@ public sealed class ShardReservations(ShardConnections shards, IOptions<Reservat
     private static string Marker(Guid reservationId, string key) => $"{Id(reservationId)}|{key}";
 
     private static string Hold(Guid reservationId, string key) => $"~{Id(reservationId)}|{key}";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Forgetting the marker of reservation {ReservationId} on home shard {Home} failed; the sweeper retries it")]
+    private static partial void LogForgetDeferred(ILogger logger, Exception exception, Guid reservationId, int home);
 }

@@ -8,7 +8,7 @@ public sealed record ShardReconciliation(int Index, long? Actual, long Expected,
     public long Drift => (Actual ?? 0) - Expected;
 }
 
-/// <summary>One shard's live state; <paramref name="Open"/> counts tokens pending or claimed.</summary>
+/// <summary>One shard's live state; <paramref name="Open"/> counts tokens not final yet (reserved, queued or claimed).</summary>
 public sealed record ShardSnapshot(int Index, long VirtualStock, long Open, long Failed);
 
 /// <summary>The first-level cache of patent step S1: each shard's virtual stock in Redis.</summary>
@@ -35,7 +35,7 @@ public sealed class VirtualInventory(ShardConnections shards)
     {
         var keys = new ShardKeys(campaignId, shard);
         var result = (RedisResult[])(await shards.ForShard(shard).ScriptEvaluateAsync(
-            LuaScripts.ReconcileShard, [keys.Stock, keys.Open, keys.Claimed], [share, confirmed, apply ? 1 : 0]))!;
+            LuaScripts.ReconcileShard, [keys.Stock, keys.Pending], [share, confirmed, apply ? 1 : 0]))!;
         var actual = (string?)result[0];
         return new ShardReconciliation(shard, string.IsNullOrEmpty(actual) ? null : long.Parse(actual, System.Globalization.CultureInfo.InvariantCulture),
             (long)result[1], (long)result[2], confirmed);
@@ -67,10 +67,9 @@ public sealed class VirtualInventory(ShardConnections shards)
         var keys = new ShardKeys(campaignId, shard);
         var batch = shards.ForShard(shard).CreateBatch();
         var stock = batch.StringGetAsync(keys.Stock);
-        var open = batch.SortedSetLengthAsync(keys.Open);
-        var claimed = batch.SortedSetLengthAsync(keys.Claimed);
+        var pending = batch.StringGetAsync(keys.Pending);
         var failed = batch.StringGetAsync(keys.Failed);
         batch.Execute();
-        return new ShardSnapshot(shard, (long)await stock, await open + await claimed, (long?)await failed ?? 0);
+        return new ShardSnapshot(shard, (long)await stock, (long?)await pending ?? 0, (long?)await failed ?? 0);
     }
 }

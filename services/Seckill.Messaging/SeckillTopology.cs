@@ -12,6 +12,12 @@ public static class SeckillTopology
 {
     public const string OrdersQueue = "seckill-orders";
     public const string StockReturnsQueue = "seckill-stock-returns";
+
+    /// <summary>
+    /// A copy of everything that lands in <c>seckill-orders_error</c>, for the dead-letter releaser:
+    /// the <c>_error</c> queue keeps its copy for the operator.
+    /// </summary>
+    public const string OrderDeadLettersQueue = "seckill-orders-dead-letters";
     public const string AcceptedExchange = "seckill-accepted";
     public const string StockReturnRequestedExchange = "seckill-stock-return-requested";
 
@@ -33,6 +39,9 @@ public static class SeckillTopology
         {
             p.BindQueue(AcceptedExchange, OrdersQueue, q => ConfigureQueue(q, OrdersQueue));
             DeclareErrorQueue(p, OrdersQueue);
+            // Declared by publishers too, so a message dead-lettered before any worker started is still released.
+            p.BindQueue(ErrorQueueOf(OrdersQueue), OrderDeadLettersQueue, q => ConfigureQueue(q, OrderDeadLettersQueue));
+            DeclareErrorQueue(p, OrderDeadLettersQueue);
         });
         bus.Publish<StockReturnRequested>(p =>
         {

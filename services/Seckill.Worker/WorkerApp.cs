@@ -3,7 +3,9 @@ using Seckill.Data;
 using Seckill.Inventory;
 using Seckill.Messaging;
 using Seckill.Worker.Compensation;
+using Seckill.Worker.DeadLetters;
 using Seckill.Worker.Orders;
+using Seckill.Worker.Stores;
 using Seckill.Worker.Sweeping;
 
 namespace Seckill.Worker;
@@ -11,7 +13,8 @@ namespace Seckill.Worker;
 /// <summary>The worker host: order writing (S5) and compensation, built the same way for the process and the tests.</summary>
 public static class WorkerApp
 {
-    public static IHost Build(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    /// <param name="replace">Replaces registrations after the defaults (tests narrow the sweeper to their own campaigns).</param>
+    public static IHost Build(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null, Action<IServiceCollection>? replace = null)
     {
         // The content root is the program's folder, so appsettings.json is found whatever the working directory.
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -35,14 +38,13 @@ public static class WorkerApp
             .Bind(builder.Configuration.GetSection(SweeperOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSingleton<PendingReservationSweeper>();
-        services.AddHostedService(sp => sp.GetRequiredService<PendingReservationSweeper>());
         services.AddSeckillBus(
             builder.Configuration,
             consumers: bus =>
             {
                 bus.AddConsumer<OrderWriter>();
                 bus.AddConsumer<StockReturner>();
+                bus.AddConsumer<DeadLetterReleaser>();
             },
             endpoints: (context, rabbit) =>
             {
@@ -72,7 +74,23 @@ public static class WorkerApp
                     endpoint.UseMessageRetry(retry => retry.Intervals(100, 500, 1000));
                     endpoint.ConfigureConsumer<StockReturner>(context);
                 });
+                rabbit.ReceiveEndpoint(SeckillTopology.OrderDeadLettersQueue, endpoint =>
+                {
+                    SeckillTopology.ConfigureQueue(endpoint, SeckillTopology.OrderDeadLettersQueue);
+                    // Only the copies of dead-lettered orders arrive here, never the live seckill-accepted traffic.
+                    endpoint.ConfigureConsumeTopology = false;
+                    endpoint.Bind(SeckillTopology.ErrorQueueOf(SeckillTopology.OrdersQueue));
+                    endpoint.PrefetchCount = options.CompensationConcurrency * 2;
+                    endpoint.ConcurrentMessageLimit = options.CompensationConcurrency;
+                    endpoint.UseMessageRetry(retry => retry.Intervals(100, 500, 1000));
+                    endpoint.ConfigureConsumer<DeadLetterReleaser>(context);
+                });
             });
+        // After the bus: the sweeper publishes the messages of reservations no intake handed off.
+        services.AddSingleton<ISweptCampaigns, RecentCampaigns>();
+        services.AddSingleton<UnsentReservationSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<UnsentReservationSweeper>());
+        replace?.Invoke(services);
         return builder.Build();
     }
 }

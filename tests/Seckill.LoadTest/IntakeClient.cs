@@ -17,8 +17,11 @@ public sealed record NewCampaign(
 
 public sealed record CampaignView(Guid Id, string Name, int Stock, string Status, IReadOnlyList<ShardView> Shards, CampaignCounts Counts);
 
-/// <summary>One answer to a purchase: the HTTP status (0 when none came) and the problem code's id in <see cref="ProblemCodes"/>.</summary>
-public readonly record struct PurchaseAnswer(int Status, int Code);
+/// <summary>
+/// One answer to a purchase: the HTTP status (0 when none came), the problem code's id in <see cref="ProblemCodes"/>,
+/// and for a 202 the reservation id (<see cref="Guid.Empty"/> when the answer named none).
+/// </summary>
+public readonly record struct PurchaseAnswer(int Status, int Code, Guid ReservationId = default);
 
 /// <summary>The intake's admin and buyer routes over one pooled HTTP/1.1 client.</summary>
 public sealed class IntakeClient : IDisposable
@@ -94,12 +97,14 @@ public sealed class IntakeClient : IDisposable
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, purchaseUri);
             request.Headers.TryAddWithoutValidation("X-User-Id", userId);
-            // Headers only: a 202's body is never read (disposing drains it), a problem's is read into a pooled buffer.
+            // Headers first: a 202 names its reservation in Location, so its body is read only when that is
+            // missing; a problem's body is read into a pooled buffer.
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var status = (int)response.StatusCode;
             if (status == (int)HttpStatusCode.Accepted)
             {
-                return new PurchaseAnswer(status, ProblemCodes.None);
+                var reservationId = ReservationIdOf(response.Headers.Location) ?? await ReadReservationIdAsync(response, cancellationToken);
+                return new PurchaseAnswer(status, ProblemCodes.None, reservationId);
             }
 
             return new PurchaseAnswer(status, await ReadProblemCodeAsync(response, cancellationToken));
@@ -119,6 +124,40 @@ public sealed class IntakeClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>The id at the end of <c>/api/reservations/{id}</c>.</summary>
+    private static Guid? ReservationIdOf(Uri? location)
+    {
+        if (location is null)
+        {
+            return null;
+        }
+
+        var path = location.IsAbsoluteUri ? location.AbsolutePath : location.OriginalString;
+        var last = path.AsSpan().TrimEnd('/');
+        last = last[(last.LastIndexOf('/') + 1)..];
+        return Guid.TryParse(last, out var id) ? id : null;
+    }
+
+    /// <summary>The body's <c>reservationId</c>; <see cref="Guid.Empty"/> when there is none, which the report counts as unaccounted.</summary>
+    private static async Task<Guid> ReadReservationIdAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("reservationId", out var id)
+                && id.ValueKind == JsonValueKind.String
+                && id.TryGetGuid(out var reservationId)
+                ? reservationId
+                : Guid.Empty;
+        }
+        catch (JsonException)
+        {
+            return Guid.Empty;
+        }
+    }
 
     private async Task<int> ReadProblemCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -51,7 +51,13 @@ public sealed class LiveProgress(SaleProgress progress, Sampler sampler, bool li
         table.AddRow("p99 so far", Format($"{progress.P99Milliseconds:F1} ms"));
         table.AddRow("queue depth", Optional(latest?.QueueDepth));
         table.AddRow("orders written", Optional(latest?.OrdersWritten));
-        table.AddRow("open + claimed tokens", Optional(latest?.UnfinishedTokens));
+        table.AddRow("pending tokens", Optional(latest?.UnfinishedTokens));
+        if (latest?.Phase == "drain")
+        {
+            // A slow drain is waited for while it moves; this shows how close a stuck one is to being given up.
+            table.AddRow("last progress", Format($"{Math.Max(0, progress.Clock.Seconds - sampler.ProgressAt):F0} s ago"));
+        }
+
         return table;
     }
 
@@ -63,7 +69,7 @@ public sealed class LiveProgress(SaleProgress progress, Sampler sampler, bool li
             $"[{latest?.Phase ?? "sale"}] t={progress.Clock.Seconds:F1}s sent={progress.SentCount} in-flight={progress.InFlight} " +
             $"answers={Statuses()} accepted={progress.AcceptedCount} req/s={latest?.RequestsPerSecond ?? 0:F0} " +
             $"p99={progress.P99Milliseconds:F1}ms queue={Optional(latest?.QueueDepth)} orders={Optional(latest?.OrdersWritten)} " +
-            $"unfinished={Optional(latest?.UnfinishedTokens)}");
+            $"pending={Optional(latest?.UnfinishedTokens)} last-progress={Math.Max(0, progress.Clock.Seconds - sampler.ProgressAt):F0}s-ago");
     }
 
     private string Statuses()

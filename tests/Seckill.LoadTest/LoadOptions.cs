@@ -23,7 +23,8 @@ public sealed record LoadOptions
     public double Rate { get; init; } = 2000;
     public double RampSeconds { get; init; } = 10;
     public int Concurrency { get; init; } = 256;
-    public double DrainTimeoutSeconds { get; init; } = 300;
+    public double DrainStallSeconds { get; init; } = 60;
+    public double DrainTimeoutSeconds { get; init; }
     public string? OutDir { get; init; }
     public bool NoLive { get; init; }
 
@@ -55,18 +56,29 @@ public sealed record LoadOptions
           --rate R               requests/s for constant and ramp (default 2000)
           --ramp-seconds S       default 10
           --concurrency C        max requests in flight (default 256)
-          --drain-timeout S      how long to wait for the pipeline to drain (default 300)
+          --drain-stall S        give the drain up after S seconds without progress: no order written, no
+                                 pending token settled, no change in the queue depth (default 60). A
+                                 rate-limited drain may take minutes and is waited for as long as it moves;
+                                 make S longer than the workers' Seckill__Sweeper__PendingTimeout when
+                                 unpublished tokens must be swept before the drain can end
+          --drain-timeout S      give the drain up after S seconds in all, moving or not (default 0: no limit)
           --out DIR              report folder (default <repo root>/.local/reports/<yyyyMMdd-HHmmss>)
           --no-live              plain progress lines (automatic when stdout is not a terminal)
           -h, --help             this text
 
-        Drained means: queue seckill-orders empty, no open or claimed token on any shard, and
+        Drained means: queue seckill-orders empty, every shard's pending-token counter 0, and
         campaigns.sold unchanged for 1 s.
 
-        Checks: I1 orders ≤ stock; I2 orders == distinct buyers with orders;
-                I3 stock == orders + Σ virtual stock of the shards; every 202 accounted: new orders ≤ 202 answers.
+        Checks: drain complete;
+                I1 orders ≤ stock (no oversell) and campaigns.sold == orders;
+                I2 orders == distinct buyers with orders;
+                I3 stock == orders + Σ virtual stock of the shards;
+                every 202 accounted: each 202's reservation id has an order, or its token ended failed with
+                  an explicit refusal (write-failed, duplicate-buyer, sold-out-in-database, payment-expired);
+                  accepted == orders + refused, per reservation. Orders whose reservation no 202 named
+                  (e.g. a client-side timeout that was written) are reported, not failed.
 
-        Exit codes: 0 all invariant checks PASS, 1 a check FAILED or the drain timed out,
+        Exit codes: 0 all checks PASS, 1 a check FAILED or the drain did not complete,
                     2 usage error / cannot reach services.
         """;
 
@@ -135,6 +147,7 @@ public sealed record LoadOptions
                 "--rate" => options with { Rate = ParseDouble(name, Value(), 0.001, 10_000_000) },
                 "--ramp-seconds" => options with { RampSeconds = ParseDouble(name, Value(), 0.001, 86_400) },
                 "--concurrency" => options with { Concurrency = ParseInt(name, Value(), 1, 100_000) },
+                "--drain-stall" => options with { DrainStallSeconds = ParseDouble(name, Value(), 1, 86_400) },
                 "--drain-timeout" => options with { DrainTimeoutSeconds = ParseDouble(name, Value(), 0, 86_400) },
                 "--out" => options with { OutDir = Value() },
                 _ => throw new UsageException($"Unknown option '{arg}'."),

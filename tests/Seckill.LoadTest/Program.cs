@@ -50,7 +50,8 @@ static async Task<int> RunAsync(LoadOptions options)
         : await intake.CreateCampaignAsync($"load test {startedAt:yyyy-MM-dd HH:mm:ss}", options.Stock, options.Shards, cancellationToken);
     var row = await probe.ReadCampaignAsync(campaign.Id, cancellationToken)
         ?? throw new ServiceUnavailableException($"Campaign {campaign.Id} is not in PostgreSQL: is the intake using the same database as the env file?");
-    var ordersBefore = (await probe.CountOrdersAsync(campaign.Id, cancellationToken)).Orders;
+    // An existing campaign may hold orders already: they are neither this run's 202s nor orders it failed to explain.
+    var ordersBefore = await probe.OrderReservationIdsAsync(campaign.Id, cancellationToken);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"campaign {campaign.Id}  stock {row.TotalStock}  shards {row.ShardCount}  status {campaign.Status}  ({(options.CampaignId is null ? "created" : "existing")})"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -62,13 +63,11 @@ static async Task<int> RunAsync(LoadOptions options)
     var sampling = sampler.RunAsync(stopSampling.Token);
     var runner = new SaleRunner(intake, campaign.Id, options, progress);
 
-    var (sale, drain) = await new LiveProgress(progress, sampler, live).RunAsync(async () =>
+    var (sale, (drain, gaveUp)) = await new LiveProgress(progress, sampler, live).RunAsync(async () =>
     {
         var result = await runner.RunAsync(cancellationToken);
         var lastAnswerAt = SaleClock.ToSeconds(result.LastAnswerAt);
-        var drained = sampler.WatchDrain(lastAnswerAt);
-        var timeout = Task.Delay(TimeSpan.FromSeconds(options.DrainTimeoutSeconds), cancellationToken);
-        return (result, await Task.WhenAny(drained, timeout) == drained ? await drained : (DrainTimes?)null);
+        return (result, await sampler.WaitForDrainAsync(lastAnswerAt, options.DrainStallSeconds, options.DrainTimeoutSeconds, cancellationToken));
     });
 
     await stopSampling.CancelAsync();
@@ -80,21 +79,22 @@ static async Task<int> RunAsync(LoadOptions options)
         finalRow.ShardCount,
         finalRow.Sold,
         await probe.CountOrdersAsync(campaign.Id, cancellationToken),
-        ordersBefore,
+        ordersBefore.Count,
         await probe.VirtualStockAsync(campaign.Id, finalRow.ShardCount));
+    var audit = await AcceptedAudit.ReadAsync(probe, campaign.Id, finalRow.ShardCount, sale.Answers, ordersBefore, cancellationToken);
     var runSettings = new RunSettings(
         options.Intake.ToString(), options.Pattern.ToString().ToLowerInvariant(), options.Buyers, options.RepeatRequests, options.Rate,
-        options.RampSeconds, options.Concurrency, options.DrainTimeoutSeconds, SaleRunner.Seed);
+        options.RampSeconds, options.Concurrency, options.DrainStallSeconds, options.DrainTimeoutSeconds, SaleRunner.Seed);
     var report = LoadReport.Build(
         startedAt, runSettings, campaign.Id, stores, sale, intake.Codes,
-        drain ?? new DrainTimes(progress.Clock.Seconds, progress.Clock.Seconds), drain is not null, sampler.OrdersChangedAt, sampler.ProbeFailures, sampler.Samples);
+        drain ?? new DrainTimes(gaveUp!.At, gaveUp.At), gaveUp, audit, sampler.OrdersChangedAt, sampler.ProbeFailures, sampler.Samples);
     report.Print();
 
     Directory.CreateDirectory(outDir);
     var reportPath = Path.Combine(outDir, "report.json");
     await report.WriteJsonAsync(reportPath, cancellationToken);
     var chartPath = Chart.Write(report.TimeSeries, report.SaleSeconds, outDir);
-    AnsiConsole.MarkupLine(report.Passed ? "[green]all checks PASS[/]" : drain is null ? "[red]the drain timed out[/]" : "[red]a check FAILED[/]");
+    AnsiConsole.MarkupLine(report.Passed ? "[green]all checks PASS[/]" : drain is null ? "[red]the drain did not complete; a check FAILED[/]" : "[red]a check FAILED[/]");
     Console.WriteLine($"report: {reportPath}");
     Console.WriteLine($"chart:  {chartPath}");
     return report.Passed ? 0 : 1;

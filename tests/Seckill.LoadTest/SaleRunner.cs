@@ -3,8 +3,11 @@ using System.Globalization;
 
 namespace Seckill.LoadTest;
 
-/// <summary>One request's outcome; <see cref="CompletedAt"/> is in Stopwatch ticks since the sale started.</summary>
-public readonly record struct AnswerRecord(short Status, short Code, long LatencyTicks, long CompletedAt);
+/// <summary>
+/// One request's outcome; <see cref="CompletedAt"/> is in Stopwatch ticks since the sale started. A 202 keeps
+/// its reservation id so the report can find its order (or its token) after the drain.
+/// </summary>
+public readonly record struct AnswerRecord(short Status, short Code, long LatencyTicks, long CompletedAt, Guid ReservationId);
 
 public sealed record SaleResult(AnswerRecord[] Answers, long LastAnswerAt);
 
@@ -93,7 +96,7 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
             var sentAt = Stopwatch.GetTimestamp();
             var answer = await intake.PurchaseAsync(_purchaseUri, userId, cancellationToken);
             var answeredAt = Stopwatch.GetTimestamp();
-            answers[index] = new AnswerRecord((short)answer.Status, (short)answer.Code, answeredAt - sentAt, answeredAt - start);
+            answers[index] = new AnswerRecord((short)answer.Status, (short)answer.Code, answeredAt - sentAt, answeredAt - start, answer.ReservationId);
             progress.Answered(answer, answeredAt - sentAt);
         }
         finally

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Seckill.LoadTest;
 
 /// <summary>One point of the time series; rates are over the interval since the previous sample.</summary>
@@ -12,16 +14,19 @@ public sealed record Sample(
     long? UnfinishedTokens);
 
 /// <summary>When the pipeline had drained, and when that was confirmed; seconds since the sale started.</summary>
-/// <param name="DrainedAt">The last order written and no token left open or claimed.</param>
+/// <param name="DrainedAt">The last order written and no token left pending on any shard.</param>
 /// <param name="ConfirmedAt">
 /// Also the queue reported empty and campaigns.sold steady for 1 s. The management API's stats lag by
 /// up to its refresh interval (5 s by default), which this includes.
 /// </param>
 public readonly record struct DrainTimes(double DrainedAt, double ConfirmedAt);
 
+/// <summary>Why the wait for the drain ended without it; seconds since the sale started.</summary>
+public sealed record DrainGiveUp(string Reason, double At);
+
 /// <summary>
 /// Samples every 250 ms through the sale and the drain, and decides when the pipeline has drained:
-/// queue empty, no open or claimed token on any shard, and campaigns.sold unchanged for 1 s.
+/// queue empty, every shard's pending counter 0, and campaigns.sold unchanged for 1 s.
 /// </summary>
 public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campaignId, int shardCount)
 {
@@ -36,6 +41,7 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
     private double _drainFrom;
     private double _queueDepthReadAt = double.NegativeInfinity;
     private double? _noTokensSince;
+    private double _progressAt;
 
     public Sample? Latest { get; private set; }
 
@@ -43,6 +49,9 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
     public double? OrdersChangedAt { get; private set; }
 
     public int ProbeFailures { get; private set; }
+
+    /// <summary>When orders written, pending tokens or the queue depth last changed, in seconds since the sale started.</summary>
+    public double ProgressAt => Volatile.Read(ref _progressAt);
 
     public IReadOnlyList<Sample> Samples
     {
@@ -55,12 +64,38 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
         }
     }
 
-    public Task<DrainTimes> WatchDrain(double lastAnswerAt)
+    /// <summary>
+    /// Waits for the drain as long as it makes progress: a slow, rate-limited drain may take minutes, a stuck one
+    /// is given up after <paramref name="stallSeconds"/> with nothing changing. <paramref name="limitSeconds"/>
+    /// (0 = none) caps the whole wait. Returns the drain's times, or why it was given up.
+    /// </summary>
+    public async Task<(DrainTimes? Drained, DrainGiveUp? GaveUp)> WaitForDrainAsync(
+        double lastAnswerAt, double stallSeconds, double limitSeconds, CancellationToken cancellationToken)
     {
         _drainFrom = lastAnswerAt;
+        // The stall is measured from the end of the sale at the earliest: a burst may stop writing orders while answers are still coming.
+        Volatile.Write(ref _progressAt, Math.Max(ProgressAt, lastAnswerAt));
         var drained = new TaskCompletionSource<DrainTimes>(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _drained, drained);
-        return drained.Task;
+        var clock = progress.Clock;
+        // Checked on its own timer, not in the sampling loop, so a sample stuck on a slow store cannot stretch the wait.
+        using var timer = new PeriodicTimer(Interval);
+        while (!drained.Task.IsCompleted && await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            var now = clock.Seconds;
+            if (now - ProgressAt >= stallSeconds)
+            {
+                return (null, new DrainGiveUp(
+                    string.Create(CultureInfo.InvariantCulture, $"no progress for {now - ProgressAt:F0} s (orders written, pending tokens and queue depth unchanged)"), now));
+            }
+
+            if (limitSeconds > 0 && now - lastAnswerAt >= limitSeconds)
+            {
+                return (null, new DrainGiveUp(string.Create(CultureInfo.InvariantCulture, $"still draining at the --drain-timeout of {limitSeconds:F0} s"), now));
+            }
+        }
+
+        return (await drained.Task, null);
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -72,6 +107,8 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
         long previousAccepted = 0;
         long? previousSold = null;
         long? queueDepth = null;
+        long? previousUnfinished = null;
+        long? previousQueueDepth = null;
         try
         {
             do
@@ -94,6 +131,15 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
                 if (sold != previousSold && previousSold is not null)
                 {
                     OrdersChangedAt = now;
+                }
+
+                // Any movement counts: orders written, tokens settled (expired or failed ones write no order) or
+                // messages leaving the queue. A failed read is no evidence either way.
+                if ((sold is not null && previousSold is not null && sold != previousSold)
+                    || (unfinished is not null && previousUnfinished is not null && unfinished != previousUnfinished)
+                    || (queueDepth is not null && previousQueueDepth is not null && queueDepth != previousQueueDepth))
+                {
+                    Volatile.Write(ref _progressAt, now);
                 }
 
                 _noTokensSince = unfinished == 0 ? _noTokensSince ?? now : null;
@@ -119,6 +165,8 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
                 previousSent = sent;
                 previousAccepted = accepted;
                 previousSold = sold;
+                previousUnfinished = unfinished ?? previousUnfinished;
+                previousQueueDepth = queueDepth;
 
                 if (drained is not null
                     && queueDepth == 0 && _queueDepthReadAt > _drainFrom

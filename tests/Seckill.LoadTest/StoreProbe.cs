@@ -10,6 +10,9 @@ public sealed record CampaignRow(long Sold, long TotalStock, int ShardCount);
 
 public sealed record OrderCounts(long Orders, long DistinctBuyers);
 
+/// <summary>A reservation token's fields as stored on its shard; <see cref="State"/> is null when there is no token.</summary>
+public sealed record TokenView(string? State, string? Reason, string? OrderId);
+
 /// <summary>Reads the stores themselves: PostgreSQL rows, Redis shard keys, the RabbitMQ orders queue.</summary>
 public sealed class StoreProbe : IAsyncDisposable
 {
@@ -117,18 +120,67 @@ public sealed class StoreProbe : IAsyncDisposable
         return new OrderCounts(reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    /// <summary>Σ over shards of ZCARD open + ZCARD claimed: reservations whose order is not final yet.</summary>
-    public async Task<long> UnfinishedTokensAsync(Guid campaignId, int shardCount)
+    /// <summary>The reservation id of every order of the campaign.</summary>
+    public async Task<HashSet<Guid>> OrderReservationIdsAsync(Guid campaignId, CancellationToken cancellationToken)
     {
-        var counts = new List<Task<long>>(shardCount * 2);
-        for (var shard = 0; shard < shardCount; shard++)
+        await using var command = _postgres.CreateCommand("SELECT reservation_id FROM orders WHERE campaign_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        return await ReadIdsAsync(command, cancellationToken);
+    }
+
+    /// <summary>Which of <paramref name="reservationIds"/> have an order in the campaign.</summary>
+    public async Task<HashSet<Guid>> OrderReservationIdsAmongAsync(Guid campaignId, IReadOnlyCollection<Guid> reservationIds, CancellationToken cancellationToken)
+    {
+        if (reservationIds.Count == 0)
         {
-            var database = Shard(shard);
-            counts.Add(database.SortedSetLengthAsync(Key(campaignId, shard, "open")));
-            counts.Add(database.SortedSetLengthAsync(Key(campaignId, shard, "claimed")));
+            return [];
         }
 
-        return (await Task.WhenAll(counts)).Sum();
+        await using var command = _postgres.CreateCommand("SELECT reservation_id FROM orders WHERE campaign_id = $1 AND reservation_id = ANY($2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        command.Parameters.Add(new NpgsqlParameter { Value = reservationIds.ToArray() });
+        return await ReadIdsAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// Σ over shards of the <c>pending</c> counter: tokens not final yet (reserved, queued or claimed). A missing
+    /// counter is 0; a negative one (a bug in the services) counts by its size, so it can never make the
+    /// shards look drained by cancelling another shard's positive count.
+    /// </summary>
+    public async Task<long> UnfinishedTokensAsync(Guid campaignId, int shardCount)
+    {
+        var counts = new List<Task<RedisValue>>(shardCount);
+        for (var shard = 0; shard < shardCount; shard++)
+        {
+            counts.Add(Shard(shard).StringGetAsync(Key(campaignId, shard, "pending")));
+        }
+
+        return (await Task.WhenAll(counts)).Sum(count => count.IsNull ? 0 : Math.Abs((long)count));
+    }
+
+    /// <summary>
+    /// The tokens of <paramref name="reservations"/> (id and the shard it names), pipelined in batches so
+    /// thousands cost a few round trips per endpoint rather than one each.
+    /// </summary>
+    public async Task<Dictionary<Guid, TokenView>> ReadTokensAsync(Guid campaignId, IReadOnlyList<(Guid Id, int Shard)> reservations)
+    {
+        const int BatchSize = 1000;
+        RedisValue[] fields = ["s", "r", "o"];
+        var tokens = new Dictionary<Guid, TokenView>(reservations.Count);
+        foreach (var batch in reservations.Chunk(BatchSize))
+        {
+            var reads = batch
+                .Select(reservation => Shard(reservation.Shard).HashGetAsync(Key(campaignId, reservation.Shard, $"token:{reservation.Id:N}"), fields))
+                .ToArray();
+            var values = await Task.WhenAll(reads);
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var (state, reason, order) = (values[i][0], values[i][1], values[i][2]);
+                tokens[batch[i].Id] = new TokenView(state.IsNull ? null : (string?)state, reason.IsNull ? null : (string?)reason, order.IsNull ? null : (string?)order);
+            }
+        }
+
+        return tokens;
     }
 
     public async Task<long> VirtualStockAsync(Guid campaignId, int shardCount)
@@ -167,6 +219,18 @@ public sealed class StoreProbe : IAsyncDisposable
         }
 
         await _postgres.DisposeAsync();
+    }
+
+    private static async Task<HashSet<Guid>> ReadIdsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+
+        return ids;
     }
 
     private IDatabase Shard(int shard) => _redis[shard % _redis.Length].GetDatabase();

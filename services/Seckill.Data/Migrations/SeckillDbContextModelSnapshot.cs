@@ -129,6 +129,33 @@ namespace Seckill.Data.Migrations
                     b.ToTable("orders", (string)null);
                 });
 
+            modelBuilder.Entity("Seckill.Data.ReleasedReservation", b =>
+                {
+                    b.Property<Guid>("ReservationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("reservation_id");
+
+                    b.Property<Guid>("CampaignId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("reason");
+
+                    b.Property<DateTimeOffset>("ReleasedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("released_at");
+
+                    b.HasKey("ReservationId");
+
+                    b.HasIndex("CampaignId");
+
+                    b.ToTable("released_reservations", (string)null);
+                });
+
             modelBuilder.Entity("Seckill.Data.Order", b =>
                 {
                     b.HasOne("Seckill.Data.Campaign", null)

@@ -4,12 +4,16 @@ using Microsoft.Extensions.Options;
 using Seckill.Contracts;
 using Seckill.Intake.Campaigns;
 using Seckill.Inventory;
+using Seckill.Messaging;
+using StackExchange.Redis;
 
 namespace Seckill.Intake.Purchases;
 
 /// <summary>
-/// Patent step S4 and the hand-off to S5: reserve one unit on the buyer's shard, then publish
-/// <see cref="SeckillAccepted"/> and answer only once the broker confirmed it.
+/// Patent step S4 and the hand-off to S5: reserve one unit on the buyer's shard, publish
+/// <see cref="SeckillAccepted"/>, and once the broker confirmed it mark the token queued. The answer
+/// follows the token: 202 whenever the purchase will be decided by a worker, 503 only when nothing is
+/// held for the buyer and no order can appear.
 /// </summary>
 public sealed partial class PurchaseHandler(
     ShardReservations reservations,
@@ -18,6 +22,9 @@ public sealed partial class PurchaseHandler(
     IOptions<IntakeOptions> options,
     ILogger<PurchaseHandler> logger)
 {
+    // Two rounds at most: a replayed key whose reservation turned out dead frees the marker and reserves anew once.
+    private const int MaxAttempts = 2;
+
     // Requests with one Idempotency-Key that race inside this process share one attempt and so
     // one answer; across processes the buyer's marker in Redis gives the same reservation back.
     private readonly ConcurrentDictionary<(Guid Campaign, string User, string Key), Lazy<Task<PurchaseOutcome>>> _inFlight = new();
@@ -26,11 +33,11 @@ public sealed partial class PurchaseHandler(
     {
         if (idempotencyKey is null)
         {
-            return await ReserveAndPublishAsync(campaign, userId, idempotencyKey);
+            return await ReserveAndHandOffAsync(campaign, userId, idempotencyKey);
         }
 
         var key = (campaign.Id, userId, idempotencyKey);
-        var attempt = _inFlight.GetOrAdd(key, _ => new Lazy<Task<PurchaseOutcome>>(() => ReserveAndPublishAsync(campaign, userId, idempotencyKey)));
+        var attempt = _inFlight.GetOrAdd(key, _ => new Lazy<Task<PurchaseOutcome>>(() => ReserveAndHandOffAsync(campaign, userId, idempotencyKey)));
         try
         {
             return await attempt.Value;
@@ -41,59 +48,124 @@ public sealed partial class PurchaseHandler(
         }
     }
 
-    private async Task<PurchaseOutcome> ReserveAndPublishAsync(CampaignInfo campaign, string userId, string? idempotencyKey)
+    private async Task<PurchaseOutcome> ReserveAndHandOffAsync(CampaignInfo campaign, string userId, string? idempotencyKey)
     {
-        var outcome = await reservations.ReserveAsync(campaign.Shards, userId, idempotencyKey);
-        switch (outcome)
+        for (var attempt = 1; ; attempt++)
         {
-            case ReserveOutcome.AlreadyHeld { ReservationId: { } earlier, IdempotencyKey: { } key } when key == idempotencyKey:
-                return new PurchaseOutcome.Accepted(earlier);
-            case ReserveOutcome.AlreadyHeld:
-                return new PurchaseOutcome.AlreadyPurchased();
-            case ReserveOutcome.SoldOut:
-                soldOut.MarkSoldOut(campaign.Id);
-                return new PurchaseOutcome.SoldOut();
-            case ReserveOutcome.HoldLost:
-                return new PurchaseOutcome.Unavailable("busy", "The reservation could not be completed in time; nothing is held, try again.");
+            var outcome = await reservations.ReserveAsync(campaign.Shards, userId, idempotencyKey);
+            switch (outcome)
+            {
+                case ReserveOutcome.Reserved reserved:
+                    return await HandOffAsync(campaign, new SeckillAccepted(reserved.ReservationId, campaign.Id, userId, reserved.Shard, reserved.AcceptedAt));
+                case ReserveOutcome.AlreadyHeld { ReservationId: { } earlier, IdempotencyKey: { } key } held when key == idempotencyKey:
+                    var replayed = await ReplayAsync(campaign, userId, earlier, held.Marker);
+                    if (replayed is not null || attempt == MaxAttempts)
+                    {
+                        return replayed ?? Busy;
+                    }
+
+                    continue;
+                case ReserveOutcome.AlreadyHeld:
+                    return new PurchaseOutcome.AlreadyPurchased();
+                case ReserveOutcome.SoldOut:
+                    soldOut.MarkSoldOut(campaign.Id);
+                    return new PurchaseOutcome.SoldOut();
+                default:
+                    return Busy;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The same key again: the answer follows the reservation it names. Still reserved — its first
+    /// attempt is publishing now, or its intake died — this attempt hands it off too (a duplicate
+    /// message is written once). Failed: the marker is stale, it is cleared and null says "reserve anew".
+    /// </summary>
+    private async Task<PurchaseOutcome?> ReplayAsync(CampaignInfo campaign, string userId, Guid reservationId, string marker)
+    {
+        if (!ReservationIds.TryDecode(reservationId, out _, out var shard) || shard >= campaign.ShardCount)
+        {
+            return new PurchaseOutcome.Accepted(reservationId);
         }
 
-        var reserved = (ReserveOutcome.Reserved)outcome;
+        var token = await reservations.ReadTokenAsync(campaign.Id, shard, reservationId);
+        switch (token?.State)
+        {
+            case TokenState.Reserved:
+                return await HandOffAsync(campaign, new SeckillAccepted(reservationId, campaign.Id, userId, shard, token.AcceptedAt));
+            case TokenState.Failed:
+                await reservations.ClearMarkerAsync(campaign.Shards, userId, marker);
+                return null;
+            default:
+                // Queued, claimed or confirmed; or aged out long after it ended, when the marker that still
+                // names it is the buyer's only record: the same 202 either way.
+                return new PurchaseOutcome.Accepted(reservationId);
+        }
+    }
+
+    private async Task<PurchaseOutcome> HandOffAsync(CampaignInfo campaign, SeckillAccepted accepted)
+    {
         try
         {
             using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
-            // Mandatory: should the queue binding ever be missing, the broker returns the message and
-            // the buyer gets 503 with the unit back, instead of a 202 for a message nobody will read.
-            await bus.Publish(
-                new SeckillAccepted(reserved.ReservationId, campaign.Id, userId, reserved.Shard, reserved.AcceptedAt),
-                context => context.Mandatory = true,
-                timeout.Token);
-            return new PurchaseOutcome.Accepted(reserved.ReservationId);
+            await bus.PublishAcceptedAsync(accepted, timeout.Token);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            LogPublishFailed(logger, e, reserved.ReservationId);
-            await UndoAsync(campaign, reserved, userId);
-            return new PurchaseOutcome.Unavailable("broker-unavailable",
-                "The order queue did not confirm the purchase; nothing is held, try again shortly.");
+            LogPublishFailed(logger, e, accepted.ReservationId);
+            return await UndoAsync(campaign, accepted);
         }
-    }
 
-    private async Task UndoAsync(CampaignInfo campaign, ReserveOutcome.Reserved reserved, string userId)
-    {
         try
         {
-            await reservations.UndoAsync(campaign.Shards, reserved, userId, StockReturnReasons.BrokerUnavailable);
+            var state = (await reservations.HandOffAsync([new ShardReservation(campaign.Id, accepted.Shard, accepted.ReservationId)]))[0];
+            // Failed: an undo of a concurrent attempt with the same key won; its buyer was told 503,
+            // and the message just confirmed will find the token failed and write nothing.
+            return state == TokenState.Failed ? Unavailable : new PurchaseOutcome.Accepted(accepted.ReservationId);
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (RedisException e)
         {
-            // The token stays pending: the sweeper expires it and returns the unit, so nothing is lost.
-            LogUndoFailed(logger, e, reserved.ReservationId, campaign.Id, reserved.Shard);
+            // The message is in the queue: a worker claims the token whether or not it says queued, and
+            // if it stays reserved the sweeper publishes it again (written once).
+            LogHandOffUnmarked(logger, e, accepted.ReservationId);
+            return new PurchaseOutcome.Accepted(accepted.ReservationId);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing SeckillAccepted for reservation {ReservationId} failed; returning its unit")]
+    /// <summary>
+    /// The broker did not confirm in time — but the message may have reached it anyway. The undo only
+    /// fails a token still reserved; a token a worker already claimed, or that anyone handed off, is
+    /// left to its worker and the buyer gets 202. When the undo itself fails the intake cannot know,
+    /// so it answers 202 as well: the reservation stays reserved and the sweeper hands it off.
+    /// </summary>
+    private async Task<PurchaseOutcome> UndoAsync(CampaignInfo campaign, SeckillAccepted accepted)
+    {
+        TokenState? state;
+        try
+        {
+            state = await reservations.UndoAsync(campaign.Id, accepted.Shard, accepted.ReservationId, accepted.UserId, StockReturnReasons.BrokerUnavailable);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogUndoFailed(logger, e, accepted.ReservationId, campaign.Id, accepted.Shard);
+            return new PurchaseOutcome.Accepted(accepted.ReservationId);
+        }
+
+        return state == TokenState.Failed ? Unavailable : new PurchaseOutcome.Accepted(accepted.ReservationId);
+    }
+
+    private static readonly PurchaseOutcome.Unavailable Unavailable = new("broker-unavailable",
+        "The order queue did not confirm the purchase; nothing is held, try again shortly.");
+
+    private static readonly PurchaseOutcome.Unavailable Busy = new("busy",
+        "The reservation could not be completed in time; nothing is held, try again.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing SeckillAccepted for reservation {ReservationId} failed; undoing it unless a worker has it")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception, Guid reservationId);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Undo of unpublished reservation {ReservationId} (campaign {CampaignId}, shard {Shard}) failed; the sweeper will expire it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reservation {ReservationId} was confirmed by the broker but not marked queued; the sweeper will publish it again")]
+    private static partial void LogHandOffUnmarked(ILogger logger, Exception exception, Guid reservationId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Undo of unconfirmed reservation {ReservationId} (campaign {CampaignId}, shard {Shard}) failed; answered 202, the sweeper hands it off")]
     private static partial void LogUndoFailed(ILogger logger, Exception exception, Guid reservationId, Guid campaignId, int shard);
 }

@@ -51,7 +51,7 @@ public static class ReservationEndpoints
         if (token is not null)
         {
             return token.UserId == userId
-                ? TypedResults.Ok(new ReservationView(reservationId, campaign.Id, PublicState(token.State), token.OrderId, token.Reason))
+                ? TypedResults.Ok(new ReservationView(reservationId, campaign.Id, PublicStatus(token.State), token.OrderId, token.Reason))
                 : notFound;
         }
 
@@ -62,9 +62,17 @@ public static class ReservationEndpoints
             .FirstOrDefaultAsync(cancellationToken);
         return orderId is null
             ? notFound
-            : TypedResults.Ok(new ReservationView(reservationId, campaign.Id, TokenStates.Confirmed, orderId, null));
+            : TypedResults.Ok(new ReservationView(reservationId, campaign.Id, PublicStatus(TokenState.Confirmed), orderId, null));
     }
 
-    /// <summary>A claimed token is still pending to the buyer: the order is being written.</summary>
-    private static string PublicState(string state) => state == TokenStates.Claimed ? TokenStates.Pending : state;
+    /// <summary>
+    /// Reserved, queued and claimed are all "pending" to the buyer: the purchase will be decided by a
+    /// worker, and which step it waits in is the operator's business (docs/decisions.md).
+    /// </summary>
+    private static string PublicStatus(TokenState state) => state switch
+    {
+        TokenState.Confirmed => "confirmed",
+        TokenState.Failed => "failed",
+        _ => "pending",
+    };
 }

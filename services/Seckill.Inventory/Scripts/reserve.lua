@@ -1,6 +1,8 @@
 -- Patent step S4 on the buyer's HOME shard, in one round trip: dedupe, decrement if positive,
 -- write the token. Atomic, so two requests of one buyer can never both pass the dedupe.
--- KEYS: stock, buyer marker, token, open tokens
+-- The token starts "reserved": not yet handed to the broker, so it is in the unsent index the
+-- sweeper reads until hand_off.lua (or a worker's claim) takes it out.
+-- KEYS: stock, buyer marker, token, unsent tokens, pending counter
 -- ARGV: reservation id, user id, now (ms), idempotency key or "", hold ttl (ms), home shard
 -- Returns {"held", marker} | {"empty"} | {"reserved"}
 local marker = redis.call('GET', KEYS[2])
@@ -17,7 +19,8 @@ if stock <= 0 then
 end
 
 redis.call('DECR', KEYS[1])
-redis.call('HSET', KEYS[3], 's', 'pending', 'u', ARGV[2], 'at', ARGV[3], 'k', ARGV[4], 'h', ARGV[6])
+redis.call('HSET', KEYS[3], 's', 'reserved', 'u', ARGV[2], 'at', ARGV[3], 'k', ARGV[4], 'h', ARGV[6])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('INCR', KEYS[5])
 redis.call('SET', KEYS[2], ARGV[1] .. '|' .. ARGV[4])
 return {'reserved'}

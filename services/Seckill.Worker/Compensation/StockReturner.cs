@@ -1,7 +1,7 @@
 using MassTransit;
 using Seckill.Contracts;
 using Seckill.Inventory;
-using Seckill.Worker.Orders;
+using Seckill.Worker.Stores;
 
 namespace Seckill.Worker.Compensation;
 
@@ -24,5 +24,5 @@ public sealed partial class StockReturner(ShardReservations reservations, StoreO
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Compensation for reservation {ReservationId} ({Reason}): {Outcome}")]
-    private static partial void LogReturned(ILogger logger, Guid reservationId, string reason, ReturnOutcome outcome);
+    private static partial void LogReturned(ILogger logger, Guid reservationId, string reason, ReleaseOutcome outcome);
 }

@@ -1,6 +1,7 @@
 using MassTransit;
 using Seckill.Contracts;
 using Seckill.Inventory;
+using Seckill.Worker.Stores;
 
 namespace Seckill.Worker.Orders;
 
@@ -34,16 +35,17 @@ public sealed partial class OrderWriter(
         var toWrite = new List<SeckillAccepted>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            switch (claims[i].State)
+            switch (claims[i].Verdict)
             {
-                case TokenStates.Claimed:
+                case ClaimVerdict.Claimed:
                     toWrite.Add(batch[i]);
                     break;
-                case TokenStates.Confirmed:
+                case ClaimVerdict.Confirmed:
                     break;
                 default:
-                    // Expired by the sweeper or failed by an undo: its unit is already back, so no order.
-                    LogNotWritten(logger, batch[i].ReservationId, claims[i].State);
+                    // Failed by an undo (the buyer got 503) or by compensation, or aged out long after it
+                    // ended: its unit is already back, so no order.
+                    LogNotWritten(logger, batch[i].ReservationId, claims[i].Verdict);
                     break;
             }
         }
@@ -73,6 +75,6 @@ public sealed partial class OrderWriter(
         return returns;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reservation {ReservationId} is {State}; no order is written for it")]
-    private static partial void LogNotWritten(ILogger logger, Guid reservationId, string state);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reservation {ReservationId} is {Verdict}; no order is written for it")]
+    private static partial void LogNotWritten(ILogger logger, Guid reservationId, ClaimVerdict verdict);
 }

@@ -26,9 +26,10 @@ public sealed class AcceptedTap : IAsyncDisposable
 
     public IReadOnlyCollection<Guid> Reservations => _reservations;
 
-    public static async Task<AcceptedTap> StartAsync(PipelineFixture fixture, Guid campaignId)
+    /// <param name="virtualHost">An isolated test broker's virtual host; its intake must have started (it declares the exchange).</param>
+    public static async Task<AcceptedTap> StartAsync(PipelineFixture fixture, Guid campaignId, string? virtualHost = null)
     {
-        var connection = await fixture.ConnectToBrokerAsync();
+        var connection = await fixture.ConnectToBrokerAsync(virtualHost);
         var channel = await connection.CreateChannelAsync();
         var tap = new AcceptedTap(connection, channel, campaignId);
         var queue = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Hosting;
 using Seckill.Worker;
+using Seckill.Worker.Sweeping;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -71,13 +73,19 @@ public sealed class PipelineFixture : IAsyncLifetime
     /// <summary>The shared worker: drains <c>seckill-orders</c> on the default virtual host for every test.</summary>
     public IHost Worker { get; private set; } = null!;
 
-    /// <summary>A worker host on the shared services, not started; <paramref name="overrides"/> replace single settings.</summary>
-    public IHost CreateWorker(IReadOnlyDictionary<string, string?>? overrides = null) => WorkerApp.Build([], With(overrides));
+    /// <summary>
+    /// A worker host on the shared services, not started; <paramref name="overrides"/> replace single
+    /// settings. Its sweeper is off unless the test turns it on, and then it sweeps only
+    /// <paramref name="sweptCampaigns"/>: the database and Redis are shared by every test, and a sweeper
+    /// would otherwise publish other tests' reservations into this worker's virtual host.
+    /// </summary>
+    public IHost CreateWorker(IReadOnlyDictionary<string, string?>? overrides = null, params SweptCampaign[] sweptCampaigns) =>
+        WorkerApp.Build([], With(overrides), services => services.AddSingleton<ISweptCampaigns>(new OnlyTheseCampaigns(sweptCampaigns)));
 
-    /// <summary>The shared settings with <paramref name="overrides"/> replacing single entries.</summary>
+    /// <summary>The shared settings (sweeper off) with <paramref name="overrides"/> replacing single entries.</summary>
     public Dictionary<string, string?> With(IReadOnlyDictionary<string, string?>? overrides)
     {
-        var settings = new Dictionary<string, string?>(Settings);
+        var settings = new Dictionary<string, string?>(Settings) { ["Seckill:Sweeper:Enabled"] = "false" };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
@@ -165,4 +173,10 @@ public sealed class PipelineFixture : IAsyncLifetime
             await _containers.DisposeAsync();
         }
     }
+}
+
+/// <summary>A test's sweeper sees its own campaigns only.</summary>
+public sealed class OnlyTheseCampaigns(IReadOnlyList<SweptCampaign> campaigns) : ISweptCampaigns
+{
+    public Task<IReadOnlyList<SweptCampaign>> ListAsync(CancellationToken cancellationToken) => Task.FromResult(campaigns);
 }

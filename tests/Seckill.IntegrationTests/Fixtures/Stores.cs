@@ -101,7 +101,7 @@ public sealed record RedisSnapshot(long[] Stock, Dictionary<string, string> Toke
 public static class Drain
 {
     /// <summary>
-    /// Waits until every token of the campaign is final (no pending or claimed token is open, so
+    /// Waits until every token of the campaign is final (every shard's pending counter is zero, so
     /// compensation has run too), then checks I1 and I3 from the stores: orders never exceed the
     /// stock, sold equals the orders, and total stock = confirmed orders + Σ virtual stock, exactly.
     /// </summary>
@@ -115,8 +115,7 @@ public static class Drain
             open = 0;
             for (var shard = 0; shard < shards; shard++)
             {
-                open += await redisStores.ForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "open"))
-                    + await redisStores.ForShard(shard).SortedSetLengthAsync(Stores.ShardKey(campaignId, shard, "claimed"));
+                open += (long?)await redisStores.ForShard(shard).StringGetAsync(Stores.ShardKey(campaignId, shard, "pending")) ?? 0;
             }
 
             if (open > 0)

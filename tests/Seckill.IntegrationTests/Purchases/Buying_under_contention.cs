@@ -36,7 +36,7 @@ public class Buying_under_contention(PipelineFixture fixture)
         Assert.Equal(stock, redis.Tokens.Count);
         var holders = redis.ParsedTokens.Select(t => t.Fields["u"]).ToList();
         Assert.Equal(holders.Count, holders.Distinct().Count());
-        Assert.All(redis.ParsedTokens, t => Assert.True(t.Fields["s"] is "pending" or "claimed" or "confirmed", t.Fields["s"]));
+        Assert.All(redis.ParsedTokens, t => Assert.True(t.Fields["s"] is "reserved" or "queued" or "claimed" or "confirmed", t.Fields["s"]));
 
         var published = await tap.SettleAsync(stock, TimeSpan.FromSeconds(30));
         Assert.Equal(stock, published.Count);

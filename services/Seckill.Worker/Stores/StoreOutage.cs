@@ -1,10 +1,11 @@
-namespace Seckill.Worker.Orders;
+namespace Seckill.Worker.Stores;
 
 /// <summary>
-/// The worker's circuit breaker for PostgreSQL and Redis outages. A batch that meets one waits with
-/// growing pauses (up to 5 s) and tries again, holding its messages unacknowledged: every batch slot
-/// is then occupied, so consumption stops and the rest stays queued. Nothing is failed or moved to
-/// an error queue because a store is down; the work resumes by itself when it is back.
+/// The worker's circuit breaker for PostgreSQL and Redis outages. Work that meets one (as
+/// <see cref="StoreFailures"/> decides) waits with growing pauses (up to 5 s) and tries again, holding
+/// its messages unacknowledged: every batch slot is then occupied, so consumption stops and the rest
+/// stays queued. Nothing is failed or moved to an error queue because a store is down; the work
+/// resumes by itself when it is back.
 /// </summary>
 public sealed partial class StoreOutage(ILogger<StoreOutage> logger)
 {
@@ -20,7 +21,7 @@ public sealed partial class StoreOutage(ILogger<StoreOutage> logger)
             {
                 return await work(cancellationToken);
             }
-            catch (Exception e) when (TransientFailures.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (StoreFailures.IsOutage(e) && !cancellationToken.IsCancellationRequested)
             {
                 LogWaiting(logger, attempt, pause.TotalMilliseconds, e.Message);
                 await Task.Delay(pause, cancellationToken);
@@ -28,6 +29,13 @@ public sealed partial class StoreOutage(ILogger<StoreOutage> logger)
             }
         }
     }
+
+    public Task RunAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken) =>
+        RunAsync(async token =>
+        {
+            await work(token);
+            return true;
+        }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A store is unavailable (attempt {Attempt}); holding the messages and retrying in {PauseMs} ms: {Reason}")]
     private static partial void LogWaiting(ILogger logger, int attempt, double pauseMs, string reason);
