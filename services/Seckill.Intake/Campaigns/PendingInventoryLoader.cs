@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Seckill.Data;
-using StackExchange.Redis;
 
 namespace Seckill.Intake.Campaigns;
 
@@ -24,8 +23,9 @@ public sealed partial class PendingInventoryLoader(IServiceScopeFactory scopes, 
             {
                 await LoadPendingAsync(stoppingToken);
             }
-            catch (Exception e) when (e is RedisException or DbUpdateException or Npgsql.NpgsqlException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever a store answers, the intake keeps serving buyers; the next round retries.
                 LogLoadFailed(logger, e);
             }
         }
