@@ -1,6 +1,6 @@
 namespace Seckill.IntegrationTests.Fixtures;
 
-/// <summary>The HTTP contract (ARCHITECTURE.md §3) as the tests read it, independent of the service's own types.</summary>
+/// <summary>The HTTP contract (docs/api.md) as the tests read it, independent of the service's own types.</summary>
 public sealed record CampaignJson(
     Guid Id,
     string Name,
