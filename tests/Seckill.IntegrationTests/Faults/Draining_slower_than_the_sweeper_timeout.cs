@@ -11,13 +11,6 @@ namespace Seckill.IntegrationTests.Faults;
 /// </summary>
 public class Draining_slower_than_the_sweeper_timeout(PipelineFixture fixture)
 {
-    private static readonly Dictionary<string, string?> QuickSweeper = new()
-    {
-        ["Seckill:Sweeper:Enabled"] = "true",
-        ["Seckill:Sweeper:PendingTimeout"] = "00:00:02",
-        ["Seckill:Sweeper:Interval"] = "00:00:00.250",
-    };
-
     [Fact]
     public async Task Every_202_becomes_an_order_when_the_rate_limited_drain_outlasts_the_timeout()
     {
@@ -29,11 +22,9 @@ public class Draining_slower_than_the_sweeper_timeout(PipelineFixture fixture)
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var accepted = await BuyEveryUnitAsync(intake.CreateClient(), campaign.Id, stock);
 
-        var settings = new Dictionary<string, string?>(broker.Settings.Concat(QuickSweeper))
-        {
-            ["Seckill:Worker:MaxOrdersPerSecond"] = "10",
-            ["Seckill:Worker:BatchSize"] = "5",
-        };
+        var settings = QuickSweeper.With(broker.Settings);
+        settings["Seckill:Worker:MaxOrdersPerSecond"] = "10";
+        settings["Seckill:Worker:BatchSize"] = "5";
         using var worker = fixture.CreateWorker(settings, new SweptCampaign(campaign.Id, shards));
         var started = DateTime.UtcNow;
         await worker.StartAsync();
@@ -59,7 +50,7 @@ public class Draining_slower_than_the_sweeper_timeout(PipelineFixture fixture)
         // A deploy: no worker at all for longer than the timeout; the first one back sweeps at once.
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Equal((uint)stock, await broker.ReadyMessagesAsync("seckill-orders"));
-        using var worker = fixture.CreateWorker(broker.Settings.Concat(QuickSweeper).ToDictionary(), new SweptCampaign(campaign.Id, shards));
+        using var worker = fixture.CreateWorker(QuickSweeper.With(broker.Settings), new SweptCampaign(campaign.Id, shards));
         await worker.StartAsync();
         await fixture.AssertDrainedAsync(campaign.Id, shards, stock);
         await worker.StopAsync();

@@ -13,13 +13,6 @@ namespace Seckill.IntegrationTests.Faults;
 /// </summary>
 public class Reserving_without_publishing(PipelineFixture fixture)
 {
-    private static readonly Dictionary<string, string?> QuickSweeper = new()
-    {
-        ["Seckill:Sweeper:Enabled"] = "true",
-        ["Seckill:Sweeper:PendingTimeout"] = "00:00:02",
-        ["Seckill:Sweeper:Interval"] = "00:00:00.250",
-    };
-
     [Fact]
     public async Task The_sweeper_publishes_it_and_it_becomes_an_order()
     {
@@ -31,7 +24,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var orphan = await ReserveWithoutPublishingAsync(intake, campaign, shards, "ghost");
 
-        using var worker = fixture.CreateWorker(broker.Settings.Concat(QuickSweeper).ToDictionary(), new SweptCampaign(campaign.Id, shards));
+        using var worker = fixture.CreateWorker(QuickSweeper.With(broker.Settings), new SweptCampaign(campaign.Id, shards));
         await worker.StartAsync();
         var redis = await fixture.AssertDrainedAsync(campaign.Id, shards, totalStock: 2);
         await worker.StopAsync();
@@ -63,7 +56,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         var states = (await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards)).ParsedTokens.Select(t => t.Fields["s"]).ToList();
         Assert.All(states, state => Assert.Equal("queued", state));
 
-        using var worker = fixture.CreateWorker(broker.Settings.Concat(QuickSweeper).ToDictionary(), new SweptCampaign(campaign.Id, shards));
+        using var worker = fixture.CreateWorker(QuickSweeper.With(broker.Settings), new SweptCampaign(campaign.Id, shards));
         var sweeper = worker.Services.GetRequiredService<UnsentReservationSweeper>();
         await worker.StartAsync();
         Assert.Equal(0, await sweeper.SweepCampaignAsync(campaign.Id, shards, CancellationToken.None));
@@ -84,7 +77,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards);
         var orphan = await ReserveWithoutPublishingAsync(intake, campaign, shards, "late");
 
-        using var worker = fixture.CreateWorker(broker.Settings.Concat(QuickSweeper).ToDictionary(), new SweptCampaign(campaign.Id, shards));
+        using var worker = fixture.CreateWorker(QuickSweeper.With(broker.Settings), new SweptCampaign(campaign.Id, shards));
         await worker.StartAsync();
         await fixture.AssertDrainedAsync(campaign.Id, shards, totalStock: 1);
 
