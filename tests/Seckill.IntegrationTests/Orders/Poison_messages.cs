@@ -23,10 +23,15 @@ public class Poison_messages(PipelineFixture fixture)
         using var worker = fixture.CreateWorker(broker.Settings);
         await worker.StartAsync();
         await WaitUntilAsync(async () => await broker.ReadyMessagesAsync("seckill-orders_error") == 1);
+        // The dead-letter releaser gets its copy and cannot read it either: it parks it in its own
+        // error queue rather than looping on it.
+        await WaitUntilAsync(async () => await broker.ReadyMessagesAsync("seckill-orders-dead-letters_error") == 1);
         await worker.StopAsync();
 
         Assert.Equal(0u, await broker.ReadyMessagesAsync("seckill-orders"));
         Assert.Equal(1u, await broker.ReadyMessagesAsync("seckill-orders_error"));
+        Assert.Equal(0u, await broker.ReadyMessagesAsync("seckill-orders-dead-letters"));
+        Assert.Equal(1u, await broker.ReadyMessagesAsync("seckill-orders-dead-letters_error"));
     }
 
     [Fact]
@@ -61,6 +66,8 @@ public class Poison_messages(PipelineFixture fixture)
         await WaitUntilAsync(async () => await broker.ReadyMessagesAsync("seckill-orders_error") == 1);
         Assert.InRange(deliveries, 2, 12);
         Assert.Equal(0u, await broker.ReadyMessagesAsync("seckill-orders"));
+        // The copy for the dead-letter releaser waits for a worker (none runs here).
+        Assert.Equal(1u, await broker.ReadyMessagesAsync("seckill-orders-dead-letters"));
     }
 
     private Task<IConnection> ConnectAsync(IsolatedBroker broker) => fixture.ConnectToBrokerAsync(broker.VirtualHost);
