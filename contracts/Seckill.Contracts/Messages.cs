@@ -21,3 +21,10 @@ public sealed record StockReturnRequested(
     string UserId,
     int Shard,
     string Reason);
+
+/// <summary>
+/// Many <see cref="SeckillAccepted"/> purchases in one message: the intake's group commit, so one
+/// broker confirm covers every purchase that arrived while the previous publish was in flight.
+/// Published to the same exchange as the single form; workers write both.
+/// </summary>
+public sealed record SeckillAcceptedBatch(IReadOnlyList<SeckillAccepted> Purchases);

@@ -33,4 +33,12 @@ public sealed class IntakeOptions
 
     [Range(16, 64 * 1024)]
     public int MaxPurchaseBodyBytes { get; init; } = 1024;
+
+    /// <summary>Publishes in flight at once; while they wait for their confirms the next purchases gather into one message.</summary>
+    [Range(1, 64)]
+    public int PublishConcurrency { get; init; } = 2;
+
+    /// <summary>Accepted purchases carried by one message (group commit).</summary>
+    [Range(1, 4096)]
+    public int MaxPurchasesPerMessage { get; init; } = 256;
 }

@@ -33,6 +33,8 @@ builder.Services.AddSingleton<InventoryReconciler>();
 builder.Services.AddHostedService<PendingInventoryLoader>();
 builder.Services.AddSingleton<CampaignDirectory>();
 builder.Services.AddSingleton<SoldOutFlags>();
+builder.Services.AddSingleton<GroupCommitPublisher>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommitPublisher>());
 builder.Services.AddSingleton<PurchaseHandler>();
 builder.Services.AddRateLimiter(AdmissionControl.Configure);
 builder.Services.AddOpenApi();

@@ -49,8 +49,8 @@ public static class TokenStates
     public static bool IsPending(this TokenState state) => state is TokenState.Reserved or TokenState.Queued or TokenState.Claimed;
 }
 
-/// <summary>A reservation token as stored on its shard.</summary>
-public sealed record ReservationToken(TokenState State, string UserId, DateTimeOffset AcceptedAt, int HomeShard, Guid? OrderId, string? Reason);
+/// <summary>A reservation token as stored on its shard; <paramref name="State"/> is null for a state this version does not know.</summary>
+public sealed record ReservationToken(TokenState? State, string UserId, DateTimeOffset AcceptedAt, int HomeShard, Guid? OrderId, string? Reason);
 
 /// <summary>What a campaign looks like to the inventory: its id, the number carried in reservation ids, and m.</summary>
 public readonly record struct CampaignShards(Guid Id, int Number, int ShardCount);

@@ -209,7 +209,7 @@ public sealed partial class ShardReservations(
 
         var map = fields.ToDictionary(f => (string)f.Name!, f => (string?)f.Value);
         return new ReservationToken(
-            TokenStates.Parse(map.GetValueOrDefault("s")) ?? TokenState.Reserved,
+            TokenStates.Parse(map.GetValueOrDefault("s")),
             map.GetValueOrDefault("u") ?? "",
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(map.GetValueOrDefault("at") ?? "0", CultureInfo.InvariantCulture)),
             int.Parse(map.GetValueOrDefault("h") ?? "0", CultureInfo.InvariantCulture),
@@ -287,8 +287,9 @@ public sealed partial class ShardReservations(
                 await ForgetBuyerAsync(campaignId, home, user, reservationId);
                 await shards.ForShard(shard).SetRemoveAsync(keys.Unmark, $"{home}:{Id(reservationId)}:{user}");
             }
-            catch (RedisException e)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
+                // RedisTimeoutException is a TimeoutException, not a RedisException. The release stands either way.
                 LogForgetDeferred(logger, e, reservationId, home);
             }
         }

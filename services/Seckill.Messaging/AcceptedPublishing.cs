@@ -12,4 +12,8 @@ public static class AcceptedPublishing
     /// </summary>
     public static Task PublishAcceptedAsync(this IPublishEndpoint bus, SeckillAccepted accepted, CancellationToken cancellationToken) =>
         bus.Publish(accepted, context => context.Mandatory = true, cancellationToken);
+
+    /// <inheritdoc cref="PublishAcceptedAsync(IPublishEndpoint, SeckillAccepted, CancellationToken)"/>
+    public static Task PublishAcceptedAsync(this IPublishEndpoint bus, SeckillAcceptedBatch accepted, CancellationToken cancellationToken) =>
+        bus.Publish(accepted, context => context.Mandatory = true, cancellationToken);
 }

@@ -32,6 +32,9 @@ public static class SeckillTopology
     public static void Configure(IRabbitMqBusFactoryConfigurator bus)
     {
         bus.Message<SeckillAccepted>(m => m.SetEntityName(AcceptedExchange));
+        // The group-commit envelope travels the same exchange into the same queue: an operator sees
+        // one seckill-accepted stream, and workers of either version find every purchase in one place.
+        bus.Message<SeckillAcceptedBatch>(m => m.SetEntityName(AcceptedExchange));
         bus.Message<StockReturnRequested>(m => m.SetEntityName(StockReturnRequestedExchange));
         // BindQueue binds the queue to the exchange it names, so it must name the message's own exchange.
         // The worker adds its endpoint exchange in between; RabbitMQ still delivers one copy per queue.

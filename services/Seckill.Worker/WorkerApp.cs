@@ -32,6 +32,7 @@ public static class WorkerApp
         services.AddShardedInventory(builder.Configuration);
         services.AddSeckillDatabase(builder.Configuration);
         services.AddSingleton<OrderLedger>();
+        services.AddSingleton<OrderPipeline>();
         services.AddSingleton<OrderRateLimiter>();
         services.AddSingleton<StoreOutage>();
         services.AddOptions<SweeperOptions>()
@@ -43,6 +44,7 @@ public static class WorkerApp
             consumers: bus =>
             {
                 bus.AddConsumer<OrderWriter>();
+                bus.AddConsumer<GroupOrderWriter>();
                 bus.AddConsumer<StockReturner>();
                 bus.AddConsumer<DeadLetterReleaser>();
             },
@@ -63,6 +65,10 @@ public static class WorkerApp
                     endpoint.UseMessageRetry(retry => retry.Intervals(100, 500, 1000));
                     endpoint.ConfigureConsumer<OrderWriter>(context, consumer => consumer.Options<BatchOptions>(batch => batch
                         .SetMessageLimit(options.BatchSize)
+                        .SetTimeLimit(options.BatchTimeLimit)
+                        .SetConcurrencyLimit(options.BatchConcurrency)));
+                    endpoint.ConfigureConsumer<GroupOrderWriter>(context, consumer => consumer.Options<BatchOptions>(batch => batch
+                        .SetMessageLimit(options.GroupMessagesPerBatch)
                         .SetTimeLimit(options.BatchTimeLimit)
                         .SetConcurrencyLimit(options.BatchConcurrency)));
                 });

@@ -25,6 +25,13 @@ public sealed class WorkerOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
     public TimeSpan BatchTimeLimit { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// Group-commit messages (each up to the intake's MaxPurchasesPerMessage purchases) taken together;
+    /// their purchases are written in transactions of at most <see cref="BatchSize"/> orders.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int GroupMessagesPerBatch { get; init; } = 8;
+
     /// <summary>Batches written at once by this process.</summary>
     [Range(1, 64)]
     public int BatchConcurrency { get; init; } = 2;

@@ -1,25 +1,21 @@
 using System.Collections.Concurrent;
-using MassTransit;
-using Microsoft.Extensions.Options;
 using Seckill.Contracts;
 using Seckill.Intake.Campaigns;
 using Seckill.Inventory;
-using Seckill.Messaging;
-using StackExchange.Redis;
 
 namespace Seckill.Intake.Purchases;
 
 /// <summary>
-/// Patent step S4 and the hand-off to S5: reserve one unit on the buyer's shard, publish
-/// <see cref="SeckillAccepted"/>, and once the broker confirmed it mark the token queued. The answer
+/// Patent step S4 and the hand-off to S5: reserve one unit on the buyer's shard and hand the
+/// <see cref="SeckillAccepted"/> to the group-commit publisher, which marks the token queued once the
+/// broker confirmed its message. The answer
 /// follows the token: 202 whenever the purchase will be decided by a worker, 503 only when nothing is
 /// held for the buyer and no order can appear.
 /// </summary>
 public sealed partial class PurchaseHandler(
     ShardReservations reservations,
     SoldOutFlags soldOut,
-    IBus bus,
-    IOptions<IntakeOptions> options,
+    GroupCommitPublisher publisher,
     ILogger<PurchaseHandler> logger)
 {
     // Two rounds at most: a replayed key whose reservation turned out dead frees the marker and reserves anew once.
@@ -103,34 +99,17 @@ public sealed partial class PurchaseHandler(
         }
     }
 
-    private async Task<PurchaseOutcome> HandOffAsync(CampaignInfo campaign, SeckillAccepted accepted)
-    {
-        try
+    private async Task<PurchaseOutcome> HandOffAsync(CampaignInfo campaign, SeckillAccepted accepted) =>
+        await publisher.HandOffAsync(accepted) switch
         {
-            using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
-            await bus.PublishAcceptedAsync(accepted, timeout.Token);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogPublishFailed(logger, e, accepted.ReservationId);
-            return await UndoAsync(campaign, accepted);
-        }
-
-        try
-        {
-            var state = (await reservations.HandOffAsync([new ShardReservation(campaign.Id, accepted.Shard, accepted.ReservationId)]))[0];
+            HandOff.NotConfirmed => await UndoAsync(campaign, accepted),
             // Failed: an undo of a concurrent attempt with the same key won; its buyer was told 503,
             // and the message just confirmed will find the token failed and write nothing.
-            return state == TokenState.Failed ? Unavailable : new PurchaseOutcome.Accepted(accepted.ReservationId);
-        }
-        catch (RedisException e)
-        {
-            // The message is in the queue: a worker claims the token whether or not it says queued, and
-            // if it stays reserved the sweeper publishes it again (written once).
-            LogHandOffUnmarked(logger, e, accepted.ReservationId);
-            return new PurchaseOutcome.Accepted(accepted.ReservationId);
-        }
-    }
+            HandOff.Confirmed { State: TokenState.Failed } => Unavailable,
+            // Confirmed but not marked: the message is in the queue, a worker claims the token whether
+            // or not it says queued, and if it stays reserved the sweeper publishes it again (written once).
+            _ => new PurchaseOutcome.Accepted(accepted.ReservationId),
+        };
 
     /// <summary>
     /// The broker did not confirm in time — but the message may have reached it anyway. The undo only
@@ -159,12 +138,6 @@ public sealed partial class PurchaseHandler(
 
     private static readonly PurchaseOutcome.Unavailable Busy = new("busy",
         "The reservation could not be completed in time; nothing is held, try again.");
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing SeckillAccepted for reservation {ReservationId} failed; undoing it unless a worker has it")]
-    private static partial void LogPublishFailed(ILogger logger, Exception exception, Guid reservationId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reservation {ReservationId} was confirmed by the broker but not marked queued; the sweeper will publish it again")]
-    private static partial void LogHandOffUnmarked(ILogger logger, Exception exception, Guid reservationId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Undo of unconfirmed reservation {ReservationId} (campaign {CampaignId}, shard {Shard}) failed; answered 202, the sweeper hands it off")]
     private static partial void LogUndoFailed(ILogger logger, Exception exception, Guid reservationId, Guid campaignId, int shard);

@@ -69,7 +69,7 @@ public static class ReservationEndpoints
     /// Reserved, queued and claimed are all "pending" to the buyer: the purchase will be decided by a
     /// worker, and which step it waits in is the operator's business (docs/decisions.md).
     /// </summary>
-    private static string PublicStatus(TokenState state) => state switch
+    private static string PublicStatus(TokenState? state) => state switch
     {
         TokenState.Confirmed => "confirmed",
         TokenState.Failed => "failed",

@@ -1,52 +1,45 @@
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace Seckill.Worker.Orders;
 
 /// <summary>
 /// Caps the orders this process writes per second, so PostgreSQL sees a steady stream whatever the
-/// queue holds. Refilled every 100 ms; it starts empty, so the rate holds from the first second.
+/// queue holds. Pacing, not a bucket: every grant of n orders moves a schedule forward by n / rate
+/// and waits until its own share of time has passed, so the rate holds from the first second and
+/// over any window, for any whole rate (a bucket refilled in whole tokens per period rounded 1–4/s up
+/// to 10/s). Grants are at most a tenth of a second of the rate, so a slow rate writes small batches
+/// often rather than one large batch after a long wait.
 /// </summary>
-public sealed class OrderRateLimiter : IDisposable
+public sealed class OrderRateLimiter(IOptions<WorkerOptions> options, TimeProvider clock)
 {
-    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(100);
-    private readonly TokenBucketRateLimiter? _bucket;
+    private static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(100);
+    private readonly int _rate = options.Value.MaxOrdersPerSecond;
+    private readonly Lock _schedule = new();
+    private long _next;
 
-    public OrderRateLimiter(IOptions<WorkerOptions> options)
-    {
-        var settings = options.Value;
-        if (settings.MaxOrdersPerSecond == 0)
-        {
-            return;
-        }
-
-        var perPeriod = Math.Max(1, (int)Math.Round(settings.MaxOrdersPerSecond * Period.TotalSeconds));
-        var capacity = Math.Max(settings.BatchSize, perPeriod);
-        _bucket = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = capacity,
-            TokensPerPeriod = perPeriod,
-            ReplenishmentPeriod = Period,
-            QueueLimit = int.MaxValue,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            AutoReplenishment = true,
-        });
-        using var drained = _bucket.AttemptAcquire(capacity);
-    }
+    /// <summary>The most orders one grant covers.</summary>
+    public int OrdersPerGrant => _rate == 0 ? int.MaxValue : Math.Max(1, (int)Math.Ceiling(_rate * Slice.TotalSeconds));
 
     public async ValueTask AcquireAsync(int orders, CancellationToken cancellationToken)
     {
-        if (_bucket is null)
+        if (_rate == 0)
         {
             return;
         }
 
-        using var lease = await _bucket.AcquireAsync(orders, cancellationToken);
-        if (!lease.IsAcquired)
+        long due;
+        lock (_schedule)
         {
-            throw new InvalidOperationException($"The order rate limiter refused {orders} permits.");
+            // An idle limiter saves up nothing: the schedule restarts from now.
+            var start = Math.Max(clock.GetTimestamp(), _next);
+            _next = start + (long)Math.Round(orders * (double)clock.TimestampFrequency / _rate);
+            due = _next;
+        }
+
+        var wait = clock.GetElapsedTime(clock.GetTimestamp(), due);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, clock, cancellationToken);
         }
     }
-
-    public void Dispose() => _bucket?.Dispose();
 }

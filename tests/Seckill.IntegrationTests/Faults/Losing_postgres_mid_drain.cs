@@ -37,7 +37,9 @@ public class Losing_postgres_mid_drain(PipelineFixture fixture)
 
         Assert.Equal(soldWhenDown, await fixture.SoldAsync(campaign.Id));
         Assert.True(soldWhenDown < stock, "PostgreSQL must go away in the middle of the drain");
-        Assert.True(await broker.ReadyMessagesAsync("seckill-orders") > 0, "the rest stays queued");
+        // The rest stays in the broker's hands: its messages are not acknowledged and its tokens wait.
+        // One batch (25) may be in doubt: committed as the connection broke, not yet confirmed in Redis.
+        Assert.InRange(await PendingTokensAsync(campaign.Id, shards), stock - soldWhenDown, stock - soldWhenDown + 25);
         Assert.Equal(0u, await broker.ReadyMessagesAsync("seckill-orders_error"));
         Assert.Equal(0u, await broker.ReadyMessagesAsync("seckill-stock-returns"));
 
@@ -48,5 +50,16 @@ public class Losing_postgres_mid_drain(PipelineFixture fixture)
         Assert.Equal(stock, await fixture.CountAsync("SELECT count(*) FROM orders WHERE campaign_id = $1", campaign.Id));
         Assert.Equal(0u, await broker.ReadyMessagesAsync("seckill-orders_error"));
         Assert.Equal(0, (await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards)).ParsedTokens.Count(t => t.Fields["s"] == "failed"));
+    }
+
+    private async Task<long> PendingTokensAsync(Guid campaignId, int shards)
+    {
+        long pending = 0;
+        for (var shard = 0; shard < shards; shard++)
+        {
+            pending += (long?)await fixture.RedisForShard(shard).StringGetAsync(Stores.ShardKey(campaignId, shard, "pending")) ?? 0;
+        }
+
+        return pending;
     }
 }

@@ -57,15 +57,28 @@ public sealed class AcceptedTap : IAsyncDisposable
         return _reservations;
     }
 
+    /// <summary>Both forms: one purchase per message, or the intake's group commit of many.</summary>
     private void Record(ReadOnlyMemory<byte> body)
     {
         using var envelope = JsonDocument.Parse(body);
         var message = envelope.RootElement.GetProperty("message");
-        if (message.GetProperty("campaignId").GetGuid() == _campaignId)
+        var purchases = message.TryGetProperty("purchases", out var many) ? many.EnumerateArray().ToList() : [message];
+        var ours = purchases.Where(p => p.GetProperty("campaignId").GetGuid() == _campaignId).ToList();
+        foreach (var purchase in ours)
         {
-            _reservations.Add(message.GetProperty("reservationId").GetGuid());
+            _reservations.Add(purchase.GetProperty("reservationId").GetGuid());
+        }
+
+        if (ours.Count > 0)
+        {
+            Interlocked.Increment(ref _messages);
         }
     }
+
+    private int _messages;
+
+    /// <summary>Messages that carried this campaign's purchases: fewer than purchases when the intake grouped them.</summary>
+    public int Messages => Volatile.Read(ref _messages);
 
     public async ValueTask DisposeAsync()
     {

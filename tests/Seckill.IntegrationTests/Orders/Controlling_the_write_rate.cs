@@ -15,7 +15,8 @@ public class Controlling_the_write_rate(PipelineFixture fixture)
         var client = intake.CreateClient();
         var responses = await Task.WhenAll(Enumerable.Range(0, orders).Select(i => client.BuyAsync(campaign.Id, $"paced-{i}")));
         Assert.All(responses, r => Assert.Equal(System.Net.HttpStatusCode.Accepted, r.StatusCode));
-        Assert.Equal((uint)orders, await broker.ReadyMessagesAsync("seckill-orders"));
+        // All queued before the worker starts (fewer messages than purchases: the intake groups them).
+        Assert.InRange(await broker.ReadyMessagesAsync("seckill-orders"), 1u, (uint)orders);
 
         using var worker = fixture.CreateWorker(new Dictionary<string, string?>(broker.Settings)
         {

@@ -41,7 +41,8 @@ public class Selling_out(PipelineFixture fixture)
     {
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
         await (await _client.BuyAsync(campaign.Id, "first")).AcceptedReservationAsync();
-        var sold = await RedisSnapshot.TakeAsync(fixture, campaign.Id, 1);
+        // Written first, so the only token no longer moves while the sold-out answers are compared.
+        var sold = await fixture.AssertDrainedAsync(campaign.Id, 1, totalStock: 1);
 
         // The first answer comes from Redis (every shard empty), the next from the in-memory flag;
         // both are written from one prebuilt body, which must stay a complete problem document.
