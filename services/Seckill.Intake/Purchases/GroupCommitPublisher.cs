@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Seckill.Contracts;
 using Seckill.Inventory;
 using Seckill.Messaging;
-using StackExchange.Redis;
 
 namespace Seckill.Intake.Purchases;
 
@@ -72,9 +71,23 @@ public sealed partial class GroupCommitPublisher(
                     batch.Add(next);
                 }
 
-                if (batch.Count > 0)
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+
+                try
                 {
                     await PublishAsync(batch);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A loop that died would leave every later buyer of this intake waiting forever.
+                    LogLoopFailed(logger, e, batch.Count);
+                    Complete(batch, new HandOff.NotConfirmed());
+                }
+                finally
+                {
                     batch.Clear();
                 }
             }
@@ -108,8 +121,9 @@ public sealed partial class GroupCommitPublisher(
         {
             states = await reservations.HandOffAsync([.. batch.Select(w => new ShardReservation(w.Accepted.CampaignId, w.Accepted.Shard, w.Accepted.ReservationId))]);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // The broker has the messages: whatever Redis answered, a worker claims the tokens.
             LogUnmarked(logger, e, batch.Count);
             Complete(batch, new HandOff.ConfirmedUnmarked());
             return;
@@ -137,6 +151,9 @@ public sealed partial class GroupCommitPublisher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing {Count} accepted purchase(s) was not confirmed; undoing each unless a worker has it")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handing off {Count} purchase(s) failed unexpectedly; undoing each unless a worker has it")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} purchase(s) were confirmed by the broker but not marked queued; workers claim them all the same")]
     private static partial void LogUnmarked(ILogger logger, Exception exception, int count);
