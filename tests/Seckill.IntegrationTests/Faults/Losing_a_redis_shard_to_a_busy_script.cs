@@ -142,7 +142,7 @@ public class Losing_a_redis_shard_to_a_busy_script(PipelineFixture fixture)
 
         // Every 202 and every orphan has exactly its order, for its buyer; nothing else was written.
         var owed = accepted.Concat(orphans).ToDictionary();
-        var orders = await OrdersAsync(campaign.Id);
+        var orders = await fixture.OrdersAsync(campaign.Id);
         Assert.Equal(owed.Values.Order(), orders.Keys.Order());
         foreach (var (user, reservationId) in owed)
         {
@@ -234,17 +234,4 @@ public class Losing_a_redis_shard_to_a_busy_script(PipelineFixture fixture)
         return reader.ReadToEnd();
     }
 
-    private async Task<Dictionary<Guid, (Guid OrderId, string UserId)>> OrdersAsync(Guid campaignId)
-    {
-        await using var command = fixture.Database.CreateCommand("SELECT reservation_id, id, user_id FROM orders WHERE campaign_id = $1");
-        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = campaignId });
-        await using var reader = await command.ExecuteReaderAsync();
-        var orders = new Dictionary<Guid, (Guid, string)>();
-        while (await reader.ReadAsync())
-        {
-            orders.Add(reader.GetGuid(0), (reader.GetGuid(1), reader.GetString(2)));
-        }
-
-        return orders;
-    }
 }

@@ -11,6 +11,21 @@ public static class Stores
     public static async Task<long?> VirtualStockAsync(this PipelineFixture fixture, Guid campaignId, int shard) =>
         (long?)await fixture.RedisForShard(shard).StringGetAsync(ShardKey(campaignId, shard, "stock"));
 
+    /// <summary>The campaign's orders by reservation id; a second order for one reservation fails the read.</summary>
+    public static async Task<Dictionary<Guid, (Guid OrderId, string UserId)>> OrdersAsync(this PipelineFixture fixture, Guid campaignId)
+    {
+        await using var command = fixture.Database.CreateCommand("SELECT reservation_id, id, user_id FROM orders WHERE campaign_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var orders = new Dictionary<Guid, (Guid, string)>();
+        while (await reader.ReadAsync())
+        {
+            orders.Add(reader.GetGuid(0), (reader.GetGuid(1), reader.GetString(2)));
+        }
+
+        return orders;
+    }
+
     public static async Task<long> CountAsync(this PipelineFixture fixture, string sql, params object[] parameters)
     {
         await using var command = fixture.Database.CreateCommand(sql);

@@ -115,7 +115,7 @@ public class Publishing_with_a_tiny_timeout(PipelineFixture fixture)
 
         // Equality per reservation: every 202 (and the warm-up) has exactly its order, for its buyer, and there is no other order.
         var owed = accepted.Append(new KeyValuePair<string, Guid>(WarmUpUser, warmUp)).ToDictionary();
-        var orders = await OrdersAsync(campaign.Id);
+        var orders = await fixture.OrdersAsync(campaign.Id);
         Assert.Equal(owed.Values.Order(), orders.Keys.Order());
         foreach (var (user, reservationId) in owed)
         {
@@ -189,17 +189,4 @@ public class Publishing_with_a_tiny_timeout(PipelineFixture fixture)
         return failed;
     }
 
-    private async Task<Dictionary<Guid, (Guid OrderId, string UserId)>> OrdersAsync(Guid campaignId)
-    {
-        await using var command = fixture.Database.CreateCommand("SELECT reservation_id, id, user_id FROM orders WHERE campaign_id = $1");
-        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = campaignId });
-        await using var reader = await command.ExecuteReaderAsync();
-        var orders = new Dictionary<Guid, (Guid, string)>();
-        while (await reader.ReadAsync())
-        {
-            orders.Add(reader.GetGuid(0), (reader.GetGuid(1), reader.GetString(2)));
-        }
-
-        return orders;
-    }
 }
