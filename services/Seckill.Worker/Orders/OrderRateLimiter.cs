@@ -30,10 +30,12 @@ public sealed class OrderRateLimiter(IOptions<WorkerOptions> options, TimeProvid
         long due;
         lock (_schedule)
         {
-            // An idle limiter saves up nothing: the schedule restarts from now.
-            var start = Math.Max(clock.GetTimestamp(), _next);
-            _next = start + (long)Math.Round(orders * (double)clock.TimestampFrequency / _rate);
-            due = _next;
+            // A grant starts when the one before it has had its share of time, and its own share runs while
+            // its orders are written: waiting for the end of the share instead would add every write's time
+            // to every interval (7/s came out as 6.2/s). An idle limiter saves up nothing: the schedule
+            // restarts from now.
+            due = Math.Max(clock.GetTimestamp(), _next);
+            _next = due + (long)Math.Round(orders * (double)clock.TimestampFrequency / _rate);
         }
 
         var wait = clock.GetElapsedTime(clock.GetTimestamp(), due);
