@@ -16,6 +16,7 @@ public sealed class AcceptedTap : IAsyncDisposable
     private readonly IChannel _channel;
     private readonly Guid _campaignId;
     private readonly ConcurrentBag<Guid> _reservations = [];
+    private readonly ConcurrentBag<Guid> _publishedAlone = [];
 
     private AcceptedTap(IConnection connection, IChannel channel, Guid campaignId)
     {
@@ -62,23 +63,41 @@ public sealed class AcceptedTap : IAsyncDisposable
     {
         using var envelope = JsonDocument.Parse(body);
         var message = envelope.RootElement.GetProperty("message");
-        var purchases = message.TryGetProperty("purchases", out var many) ? many.EnumerateArray().ToList() : [message];
+        var grouped = message.TryGetProperty("purchases", out var many);
+        var purchases = grouped ? many.EnumerateArray().ToList() : [message];
         var ours = purchases.Where(p => p.GetProperty("campaignId").GetGuid() == _campaignId).ToList();
         foreach (var purchase in ours)
         {
-            _reservations.Add(purchase.GetProperty("reservationId").GetGuid());
+            var reservationId = purchase.GetProperty("reservationId").GetGuid();
+            _reservations.Add(reservationId);
+            if (!grouped)
+            {
+                _publishedAlone.Add(reservationId);
+            }
         }
 
         if (ours.Count > 0)
         {
             Interlocked.Increment(ref _messages);
+            Interlocked.Increment(ref grouped ? ref _groupedMessages : ref _singleMessages);
         }
     }
 
     private int _messages;
+    private int _singleMessages;
+    private int _groupedMessages;
 
     /// <summary>Messages that carried this campaign's purchases: fewer than purchases when the intake grouped them.</summary>
     public int Messages => Volatile.Read(ref _messages);
+
+    /// <summary>Messages of the single form, <c>SeckillAccepted</c>: what intakes of an earlier version publish.</summary>
+    public int SingleMessages => Volatile.Read(ref _singleMessages);
+
+    /// <summary>Messages of the group-commit form, <c>SeckillAcceptedBatch</c>, whatever number of purchases each carried.</summary>
+    public int GroupedMessages => Volatile.Read(ref _groupedMessages);
+
+    /// <summary>The reservations that came in a single-form message.</summary>
+    public IReadOnlyCollection<Guid> PublishedAlone => _publishedAlone;
 
     public async ValueTask DisposeAsync()
     {
