@@ -116,6 +116,14 @@ public sealed partial class GroupCommitPublisher(
             return;
         }
 
+        // The loop goes on to the next publish while these tokens are marked queued: the broker has
+        // their message, so nothing the next batch does depends on this call, and its round trip to
+        // Redis would otherwise be added to every batch's wait.
+        _ = MarkQueuedAsync([.. batch]);
+    }
+
+    private async Task MarkQueuedAsync(Waiting[] batch)
+    {
         TokenState?[] states;
         try
         {
@@ -124,18 +132,18 @@ public sealed partial class GroupCommitPublisher(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // The broker has the messages: whatever Redis answered, a worker claims the tokens.
-            LogUnmarked(logger, e, batch.Count);
+            LogUnmarked(logger, e, batch.Length);
             Complete(batch, new HandOff.ConfirmedUnmarked());
             return;
         }
 
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             batch[i].Outcome.TrySetResult(new HandOff.Confirmed(states[i]));
         }
     }
 
-    private static void Complete(List<Waiting> batch, HandOff outcome)
+    private static void Complete(IEnumerable<Waiting> batch, HandOff outcome)
     {
         foreach (var waiting in batch)
         {
