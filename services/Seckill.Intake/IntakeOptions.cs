@@ -34,9 +34,13 @@ public sealed class IntakeOptions
     [Range(16, 64 * 1024)]
     public int MaxPurchaseBodyBytes { get; init; } = 1024;
 
-    /// <summary>Publishes in flight at once; while they wait for their confirms the next purchases gather into one message.</summary>
+    /// <summary>
+    /// Publishes in flight at once; while they wait for their confirms the next purchases gather into one
+    /// message. One is the default: at a given rate, two loops halve every message and double what each
+    /// purchase pays of the broker's per-message cost (p99 at 4,300/s here: 13–16 ms with one, 21–26 with two).
+    /// </summary>
     [Range(1, 64)]
-    public int PublishConcurrency { get; init; } = 2;
+    public int PublishConcurrency { get; init; } = 1;
 
     /// <summary>Accepted purchases carried by one message (group commit).</summary>
     [Range(1, 4096)]
