@@ -352,7 +352,8 @@ fill_queue() { # NAME COUNT -> campaign id in $fill_campaign, messages in $fill_
   deadline=$((SECONDS + 30))
   while :; do
     depth=$(queue_depth)
-    if [[ -n $depth && $depth == "$previous" ]]; then stable=$((stable + 1)); else stable=0; fi
+    # The broker's queue statistics lag a moment behind a fill: an empty queue is not yet "settled".
+    if [[ -n $depth && $depth != 0 && $depth == "$previous" ]]; then stable=$((stable + 1)); else stable=0; fi
     previous=$depth
     (( stable >= 2 )) && break
     if (( SECONDS >= deadline )); then
