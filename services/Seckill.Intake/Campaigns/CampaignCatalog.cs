@@ -35,8 +35,8 @@ public sealed class CampaignCatalog(
             Name = request.Name!.Trim(),
             TotalStock = (int)request.Stock!.Value,
             ShardCount = (int?)request.Shards ?? shards.EndpointCount,
-            StartsAt = (request.StartsAt ?? now).ToUniversalTime(),
-            EndsAt = request.EndsAt?.ToUniversalTime(),
+            StartsAt = (request.StartsAtTime ?? now).ToUniversalTime(),
+            EndsAt = request.EndsAtTime?.ToUniversalTime(),
             CreatedAt = now,
             CreationKey = creationKey,
         };

@@ -21,7 +21,7 @@ public static class CampaignEndpoints
         return routes;
     }
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, CampaignCatalog catalog, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(HttpRequest request, CampaignCatalog catalog, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!IdempotencyKey.TryRead(request, out var creationKey, out var keyProblem))
         {
@@ -39,7 +39,7 @@ public static class CampaignEndpoints
             return Problems.Invalid("body", "A JSON body {name, stock, startsAt?, endsAt?, shards?} is required.");
         }
 
-        var errors = body.Value!.Validate();
+        var errors = body.Value!.Validate(clock.GetUtcNow());
         if (errors.Count > 0)
         {
             return Problems.Invalid(errors);

@@ -1,16 +1,29 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+
 namespace Seckill.Intake.Campaigns;
 
 /// <summary>
 /// Numbers are read as <see cref="long"/> so that an out-of-range stock is reported by name
-/// instead of failing as an overflow.
+/// instead of failing as an overflow. Times are read as text so that one without a UTC offset is
+/// refused by name: read as a date, it would silently take the server's own time zone.
 /// </summary>
-public sealed record CreateCampaignRequest(string? Name, long? Stock, DateTimeOffset? StartsAt, DateTimeOffset? EndsAt, long? Shards)
+public sealed partial record CreateCampaignRequest(string? Name, long? Stock, string? StartsAt, string? EndsAt, long? Shards)
 {
     public const int MaxStock = 10_000_000;
     public const int MaxShards = 1024;
     public const int MaxNameLength = 200;
 
-    public Dictionary<string, string[]> Validate()
+    /// <summary>The sale's start; null: now. Valid once <see cref="Validate"/> found no error.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? StartsAtTime => TryReadTime(StartsAt, out var time) ? time : null;
+
+    /// <summary>The sale's end; null: open-ended. Valid once <see cref="Validate"/> found no error.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? EndsAtTime => TryReadTime(EndsAt, out var time) ? time : null;
+
+    public Dictionary<string, string[]> Validate(DateTimeOffset now)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(Name))
@@ -36,11 +49,42 @@ public sealed record CreateCampaignRequest(string? Name, long? Stock, DateTimeOf
             errors["shards"] = [$"shards must be between 1 and {MaxShards}."];
         }
 
-        if (EndsAt is { } ends && ends <= (StartsAt ?? DateTimeOffset.MinValue))
+        var startsOk = CheckTime("startsAt", StartsAt, errors);
+        if (CheckTime("endsAt", EndsAt, errors) && EndsAtTime is { } ends)
         {
-            errors["endsAt"] = ["endsAt must be later than startsAt."];
+            // A window already over would be stored as a campaign nobody can ever buy from.
+            if (ends <= now)
+            {
+                errors["endsAt"] = [$"endsAt must be in the future (now is {now.UtcDateTime:O})."];
+            }
+            else if (startsOk && ends <= (StartsAtTime ?? now))
+            {
+                errors["endsAt"] = ["endsAt must be later than startsAt."];
+            }
         }
 
         return errors;
     }
+
+    private static bool CheckTime(string field, string? text, Dictionary<string, string[]> errors)
+    {
+        if (text is null || TryReadTime(text, out _))
+        {
+            return true;
+        }
+
+        errors[field] = [$"{field} must be an ISO 8601 date and time with its UTC offset, such as 2030-01-01T09:00:00Z or 2030-01-01T17:00:00+08:00."];
+        return false;
+    }
+
+    private static bool TryReadTime(string? text, out DateTimeOffset time)
+    {
+        time = default;
+        return text is not null
+            && IsoWithOffset().IsMatch(text)
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out time);
+    }
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$")]
+    private static partial Regex IsoWithOffset();
 }

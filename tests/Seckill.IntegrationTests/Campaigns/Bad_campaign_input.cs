@@ -30,6 +30,14 @@ public class Bad_campaign_input(PipelineFixture fixture)
         { "end before start", Json, """{"name":"{name}","stock":5,"startsAt":"2030-01-02T00:00:00Z","endsAt":"2030-01-01T00:00:00Z"}""", 400, "invalid-request", "endsAt" },
         { "end equal to start", Json, """{"name":"{name}","stock":5,"startsAt":"2030-01-02T00:00:00Z","endsAt":"2030-01-02T00:00:00Z"}""", 400, "invalid-request", "endsAt" },
         { "unreadable date", Json, """{"name":"{name}","stock":5,"startsAt":"next tuesday"}""", 400, "invalid-request", "startsAt" },
+        { "end already past, no start", Json, """{"name":"{name}","stock":5,"endsAt":"2020-01-01T00:00:00Z"}""", 400, "invalid-request", "endsAt" },
+        { "whole window in the past", Json, """{"name":"{name}","stock":5,"startsAt":"2019-01-01T00:00:00Z","endsAt":"2020-01-01T00:00:00Z"}""", 400, "invalid-request", "endsAt" },
+        { "end one second ago", Json, """{"name":"{name}","stock":5,"endsAt":"{now-1s}"}""", 400, "invalid-request", "endsAt" },
+        { "start without an offset", Json, """{"name":"{name}","stock":5,"startsAt":"2030-01-01T00:00:00"}""", 400, "invalid-request", "startsAt" },
+        { "end without an offset", Json, """{"name":"{name}","stock":5,"endsAt":"2030-01-01T00:00:00"}""", 400, "invalid-request", "endsAt" },
+        { "date without a time", Json, """{"name":"{name}","stock":5,"startsAt":"2030-01-01"}""", 400, "invalid-request", "startsAt" },
+        { "start as a number", Json, """{"name":"{name}","stock":5,"startsAt":1893456000}""", 400, "invalid-request", "startsAt" },
+        { "impossible date with an offset", Json, """{"name":"{name}","stock":5,"startsAt":"2030-02-30T00:00:00Z"}""", 400, "invalid-request", "startsAt" },
         { "zero shards", Json, """{"name":"{name}","stock":5,"shards":0}""", 400, "invalid-request", "shards" },
         { "too many shards", Json, """{"name":"{name}","stock":5,"shards":1025}""", 400, "invalid-request", "shards" },
         { "unknown field", Json, """{"name":"{name}","stock":5,"shard":2}""", 400, "invalid-request", "shard" },
@@ -43,7 +51,9 @@ public class Bad_campaign_input(PipelineFixture fixture)
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns");
         if (body is not null)
         {
-            request.Content = new StringContent(body.Replace("{name}", marker, StringComparison.Ordinal), Encoding.UTF8);
+            var text = body.Replace("{name}", marker, StringComparison.Ordinal)
+                .Replace("{now-1s}", DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            request.Content = new StringContent(text, Encoding.UTF8);
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
         }
 

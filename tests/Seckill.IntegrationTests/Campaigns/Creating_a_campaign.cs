@@ -75,6 +75,18 @@ public class Creating_a_campaign(PipelineFixture fixture)
         Assert.Equal(starts.AddHours(2).ToUnixTimeMilliseconds(), created.EndsAt!.Value.ToUnixTimeMilliseconds());
     }
 
+    [Fact]
+    public async Task Reads_a_window_in_any_offset_as_the_same_instant()
+    {
+        // 17:00 in UTC+08:00 is 09:00 UTC, whatever the server's own time zone.
+        var created = await CreateAsync(new { name = "offset", stock = 3, shards = 1, startsAt = "2031-03-01T17:00:00+08:00", endsAt = "2031-03-01T13:30:00-02:00" });
+
+        Assert.Equal(new DateTimeOffset(2031, 3, 1, 9, 0, 0, TimeSpan.Zero), created.StartsAt);
+        Assert.Equal(new DateTimeOffset(2031, 3, 1, 15, 30, 0, TimeSpan.Zero), created.EndsAt);
+        Assert.Equal(1, await fixture.CountAsync(
+            "SELECT count(*) FROM campaigns WHERE id = $1 AND starts_at = '2031-03-01T09:00:00Z' AND ends_at = '2031-03-01T15:30:00Z'", created.Id));
+    }
+
     private async Task<CampaignJson> CreateAsync(object body)
     {
         var response = await _admin.PostAsJsonAsync("/api/campaigns", body, TestContext.Current.CancellationToken);
