@@ -23,8 +23,14 @@ public class Qualifying_a_buyer(PipelineFixture fixture)
     [Fact]
     public async Task After_the_end_is_410_ended()
     {
-        var campaign = await fixture.CreateCampaignAsync(stock: 5, shards: 1,
-            startsAt: DateTimeOffset.UtcNow.AddHours(-2), endsAt: DateTimeOffset.UtcNow.AddHours(-1));
+        // A window already over cannot be created, so the sale ends two seconds after it opens.
+        var endsAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        var campaign = await fixture.CreateCampaignAsync(stock: 5, shards: 1, endsAt: endsAt);
+        var untilEnded = endsAt - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200);
+        if (untilEnded > TimeSpan.Zero)
+        {
+            await Task.Delay(untilEnded, TestContext.Current.CancellationToken);
+        }
 
         var response = await _client.BuyAsync(campaign.Id, "late");
 
