@@ -24,6 +24,13 @@ public sealed class IntakeOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan CampaignCacheLifetime { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Campaigns cached at most (by id and by number together). Lookups come from client input, so
+    /// every id a client invents would otherwise stay in memory for good.
+    /// </summary>
+    [Range(16, 10_000_000)]
+    public int CampaignCacheEntries { get; init; } = 10_000;
+
     /// <summary>Purchases handled at once by this process; beyond it and the queue, buyers get 429 instead of unbounded waiting.</summary>
     [Range(1, 1_000_000)]
     public int MaxConcurrentPurchases { get; init; } = 1024;

@@ -15,12 +15,17 @@ public sealed record CampaignInfo(Guid Id, int Number, int ShardCount, DateTimeO
 /// <summary>
 /// Campaign metadata cached in-process for <see cref="IntakeOptions.CampaignCacheLifetime"/>, so a
 /// crowd of buyers costs PostgreSQL one query per campaign per interval, not one per request.
-/// Concurrent misses for one campaign share a single query.
+/// Concurrent misses for one campaign share a single query. The cache holds at most
+/// <see cref="IntakeOptions.CampaignCacheEntries"/>: ids come from clients, and unknown ones are
+/// dropped first when it is full.
 /// </summary>
 public sealed class CampaignDirectory(IDbContextFactory<SeckillDbContext> databases, IOptions<IntakeOptions> options, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<Guid, Entry> _byId = new();
     private readonly ConcurrentDictionary<int, Entry> _byNumber = new();
+
+    /// <summary>Entries held now, for the bound's test and for operators.</summary>
+    public int CachedEntries => _byId.Count + _byNumber.Count;
 
     public Task<CampaignInfo?> FindAsync(Guid id) =>
         GetAsync(_byId, id, (db, key) => db.Campaigns.Where(c => c.Id == key));
@@ -40,6 +45,11 @@ public sealed class CampaignDirectory(IDbContextFactory<SeckillDbContext> databa
 
         var fresh = new Entry(LoadAsync(key, query), now + options.Value.CampaignCacheLifetime);
         var entry = cache.AddOrUpdate(key, fresh, (_, existing) => existing.ExpiresAt > now ? existing : fresh);
+        if (ReferenceEquals(entry, fresh) && CachedEntries > options.Value.CampaignCacheEntries)
+        {
+            Trim(now);
+        }
+
         try
         {
             return await entry.Info;
@@ -51,6 +61,34 @@ public sealed class CampaignDirectory(IDbContextFactory<SeckillDbContext> databa
             throw;
         }
     }
+
+    /// <summary>
+    /// Drops expired entries and unknown campaigns, then, if still full, any entries down to three
+    /// quarters of the bound — so a flood of invented ids costs one sweep per quarter of the bound,
+    /// not one per request.
+    /// </summary>
+    private void Trim(DateTimeOffset now)
+    {
+        var target = options.Value.CampaignCacheEntries * 3 / 4;
+        Drop(_byId, e => e.ExpiresAt <= now || IsUnknown(e));
+        Drop(_byNumber, e => e.ExpiresAt <= now || IsUnknown(e));
+        Drop(_byId, _ => CachedEntries > target);
+        Drop(_byNumber, _ => CachedEntries > target);
+    }
+
+    private static void Drop<TKey>(ConcurrentDictionary<TKey, Entry> cache, Func<Entry, bool> drop)
+        where TKey : notnull
+    {
+        foreach (var pair in cache)
+        {
+            if (drop(pair.Value))
+            {
+                cache.TryRemove(pair);
+            }
+        }
+    }
+
+    private static bool IsUnknown(Entry entry) => entry.Info.IsCompletedSuccessfully && entry.Info.Result is null;
 
     private async Task<CampaignInfo?> LoadAsync<TKey>(TKey key, Func<SeckillDbContext, TKey, IQueryable<Campaign>> query)
     {
