@@ -7,7 +7,9 @@
 #
 #   bash infra/run.sh [--stock N] [--buyers N] [--shards M] [--workers K] [--worker-rate R]
 #                     [--no-sale] [--detach]
-#   bash infra/run.sh stop      stop an intake and workers left running by --detach
+#   bash infra/run.sh stop      stop an intake and workers left running by --detach (SIGTERM; a process
+#                               still running after SECKILL_STOP_TIMEOUT seconds, default 45, is reported
+#                               with its pid and the command exits 1)
 #
 # The intake and workers inherit this script's environment, so any Seckill__* setting given to it
 # reaches them, e.g.  Seckill__Sweeper__PendingTimeout=00:00:10 bash infra/run.sh --workers 1 --worker-rate 40
@@ -45,19 +47,30 @@ run_dir="$local_dir/run"
 log_dir="$local_dir/logs"
 mkdir -p "$run_dir" "$log_dir"
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# shellcheck source=lib/common.sh
+. "$root/infra/lib/common.sh"   # pid_alive: a zombie or a reused-and-gone pid is not alive (kill -0 says it is)
+alive() { [ -f "$1" ] && pid_alive "$(cat "$1")"; }
 
+# The hosts finish in-flight batches on SIGTERM (up to 30 s); past this a process is reported, not waited for forever.
+stop_timeout=${SECKILL_STOP_TIMEOUT:-45}
 stop_all() {
+  local pid_file name pid stuck=0
   for pid_file in "$run_dir"/*.pid; do
     [ -e "$pid_file" ] || continue
     name=$(basename "$pid_file" .pid)
     if alive "$pid_file"; then
-      kill "$(cat "$pid_file")"
-      while alive "$pid_file"; do sleep 0.2; done
+      pid=$(cat "$pid_file")
+      kill "$pid" 2>/dev/null || true
+      if ! wait_pid_gone "$pid" "$stop_timeout"; then
+        echo "$name (pid $pid) did not stop within ${stop_timeout}s of SIGTERM; it is still running (force it: kill -KILL $pid)" >&2
+        stuck=1
+        continue
+      fi
       echo "$name: stopped"
     fi
     rm -f "$pid_file"
   done
+  return "$stuck"
 }
 
 if [ "$command" = stop ]; then
