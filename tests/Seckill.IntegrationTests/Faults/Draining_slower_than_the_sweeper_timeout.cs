@@ -16,8 +16,7 @@ public class Draining_slower_than_the_sweeper_timeout(PipelineFixture fixture)
     {
         const int stock = 60, shards = 2;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock, shards);
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var accepted = await BuyEveryUnitAsync(intake.CreateClient(), campaign.Id, stock);
@@ -41,8 +40,7 @@ public class Draining_slower_than_the_sweeper_timeout(PipelineFixture fixture)
     {
         const int stock = 40, shards = 3;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock, shards);
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var accepted = await BuyEveryUnitAsync(intake.CreateClient(), campaign.Id, stock);

@@ -164,34 +164,22 @@ public class Refusing_writes_for_a_while(PipelineFixture fixture)
         await command.ExecuteNonQueryAsync();
     }
 
-    private async Task InstallWriteFaultTriggerAsync()
-    {
-        // Idempotent and race-safe (the same advisory lock as the other test triggers on orders). The
-        // "slow" fault sleeps far past the worker's statement timeout, so only PostgreSQL's own
-        // cancellation (57014) ends the insert; a missing timeout would hang the drain, not pass it.
-        await using var command = fixture.Database.CreateCommand(
+    // The "slow" fault sleeps far past the worker's statement timeout, so only PostgreSQL's own
+    // cancellation (57014) ends the insert; a missing timeout would hang the drain, not pass it.
+    private Task InstallWriteFaultTriggerAsync() =>
+        fixture.InstallOrderTriggerAsync("test_refuse_writes",
             """
-            DO $$
+            DECLARE
+              wanted text;
             BEGIN
-              PERFORM pg_advisory_xact_lock(4242);
-              CREATE TABLE IF NOT EXISTS test_write_faults (campaign_id uuid PRIMARY KEY, fault text NOT NULL);
-              CREATE OR REPLACE FUNCTION test_refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $f$
-              DECLARE
-                wanted text;
-              BEGIN
-                SELECT fault INTO wanted FROM test_write_faults WHERE campaign_id = NEW.campaign_id;
-                IF wanted = 'read-only' THEN
-                  RAISE EXCEPTION 'test fault: campaign % is on a read-only server', NEW.campaign_id USING ERRCODE = 'read_only_sql_transaction';
-                ELSIF wanted = 'slow' THEN
-                  PERFORM pg_sleep(30);
-                END IF;
-                RETURN NEW;
-              END $f$;
-              IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'test_refuse_writes') THEN
-                CREATE TRIGGER test_refuse_writes BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION test_refuse_writes();
+              SELECT fault INTO wanted FROM test_write_faults WHERE campaign_id = NEW.campaign_id;
+              IF wanted = 'read-only' THEN
+                RAISE EXCEPTION 'test fault: campaign % is on a read-only server', NEW.campaign_id USING ERRCODE = 'read_only_sql_transaction';
+              ELSIF wanted = 'slow' THEN
+                PERFORM pg_sleep(30);
               END IF;
-            END $$;
-            """);
-        await command.ExecuteNonQueryAsync();
-    }
+              RETURN NEW;
+            END
+            """,
+            setup: "CREATE TABLE IF NOT EXISTS test_write_faults (campaign_id uuid PRIMARY KEY, fault text NOT NULL);");
 }

@@ -18,8 +18,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
     {
         const int shards = 2;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 2, shards);
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var orphan = await ReserveWithoutPublishingAsync(intake, campaign, shards, "ghost");
@@ -40,8 +39,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
     {
         const int shards = 2, stock = 6;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock, shards);
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var client = intake.CreateClient();
@@ -72,8 +70,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
     {
         const int shards = 1;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards);
         var orphan = await ReserveWithoutPublishingAsync(intake, campaign, shards, "late");
 

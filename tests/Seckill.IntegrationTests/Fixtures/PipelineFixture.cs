@@ -105,6 +105,17 @@ public sealed class PipelineFixture : IAsyncLifetime
         });
 
     /// <summary>
+    /// An intake already started: its bus has declared the queues, so messages published before any
+    /// worker runs (a pre-filled queue, a tap) are kept rather than dropped.
+    /// </summary>
+    public WebApplicationFactory<Program> StartIntake(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var intake = CreateIntake(overrides);
+        _ = intake.Server;
+        return intake;
+    }
+
+    /// <summary>
     /// Tests fire tens of thousands of requests at one in-process intake at once; admission control
     /// is proven by its own test with its own limits. The whole suite shares two cores with the
     /// servers, so a broker confirm may take seconds: the tests that want a publish to fail set

@@ -13,8 +13,7 @@ public class Draining_a_queue_of_old_and_new_messages(PipelineFixture fixture)
     {
         const int alone = 12, crowd = 200, stock = alone + crowd, shards = 4;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock, shards);
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var client = intake.CreateClient();

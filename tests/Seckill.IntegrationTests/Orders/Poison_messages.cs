@@ -11,8 +11,7 @@ public class Poison_messages(PipelineFixture fixture)
     public async Task An_unreadable_message_is_moved_to_the_error_queue()
     {
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         await using (var connection = await ConnectAsync(broker))
         await using (var channel = await connection.CreateChannelAsync())
         {
@@ -38,8 +37,7 @@ public class Poison_messages(PipelineFixture fixture)
     public async Task A_message_redelivered_past_the_delivery_limit_is_dead_lettered_not_dropped()
     {
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         await using var connection = await ConnectAsync(broker);
         await using var channel = await connection.CreateChannelAsync();
         await channel.BasicPublishAsync("seckill-accepted", "", mandatory: true, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes("{}"));

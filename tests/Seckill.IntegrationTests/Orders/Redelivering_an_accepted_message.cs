@@ -40,8 +40,7 @@ public class Redelivering_an_accepted_message(PipelineFixture fixture)
     public async Task Writes_nothing_for_a_reservation_whose_ended_token_aged_out()
     {
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
         var number = (int)await fixture.CountAsync("SELECT number FROM campaigns WHERE id = $1", campaign.Id);
         var reservations = intake.Services.GetRequiredService<Seckill.Inventory.ShardReservations>();

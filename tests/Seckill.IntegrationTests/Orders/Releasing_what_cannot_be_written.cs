@@ -29,8 +29,7 @@ public class Releasing_what_cannot_be_written(PipelineFixture fixture)
         await fixture.InstallRejectTriggerAsync();
         const int shards = 2, stock = 3;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock, shards);
         var initial = await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards);
         using var worker = fixture.CreateWorker(new Dictionary<string, string?>(broker.Settings) { ["Seckill:Worker:BatchSize"] = "1" });
@@ -70,8 +69,7 @@ public class Releasing_what_cannot_be_written(PipelineFixture fixture)
     {
         const int shards = 2, stock = 2;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock, shards);
         var initial = await RedisSnapshot.TakeAsync(fixture, campaign.Id, shards);
         var client = intake.CreateClient();
@@ -113,8 +111,7 @@ public class Releasing_what_cannot_be_written(PipelineFixture fixture)
     {
         const int shards = 2, stock = 2;
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock, shards);
         var buyer = $"moved-back-{Guid.NewGuid():N}";
         var reservation = await (await intake.CreateClient().BuyAsync(campaign.Id, buyer)).AcceptedReservationAsync();

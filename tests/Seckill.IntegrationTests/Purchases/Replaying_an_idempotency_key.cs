@@ -15,8 +15,7 @@ public class Replaying_an_idempotency_key(PipelineFixture fixture)
     public async Task Hands_off_a_reservation_whose_intake_died_before_publishing()
     {
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 2, shards: 2);
         await using var tap = await AcceptedTap.StartAsync(fixture, campaign.Id, broker.VirtualHost);
         var orphan = await ReserveWithoutPublishingAsync(intake, campaign, "retrying-buyer", "key-1");
@@ -36,8 +35,7 @@ public class Replaying_an_idempotency_key(PipelineFixture fixture)
     public async Task Reserves_anew_when_the_reservation_it_names_has_failed()
     {
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
-        await using var intake = fixture.CreateIntake(broker.Settings);
-        _ = intake.Server;
+        await using var intake = fixture.StartIntake(broker.Settings);
         var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 1);
         var dead = await ReserveWithoutPublishingAsync(intake, campaign, "unlucky-buyer", "key-2");
         var reservations = intake.Services.GetRequiredService<ShardReservations>();
