@@ -32,6 +32,14 @@ public sealed class SeckillDbContext(DbContextOptions<SeckillDbContext> options)
             campaign.Property(c => c.CreatedAt).HasColumnName("created_at");
             campaign.Property(c => c.InventoryLoadedAt).HasColumnName("inventory_loaded_at");
             campaign.Property(c => c.CreationKey).HasColumnName("creation_key").HasMaxLength(128);
+            campaign.Property(c => c.EndedAt).HasColumnName("ended_at");
+            campaign.Property(c => c.SettledAt).HasColumnName("settled_at");
+            campaign.Property(c => c.ArchivedAt).HasColumnName("archived_at");
+            campaign.Property(c => c.HousekeepingLeaseUntil).HasColumnName("housekeeping_lease_until");
+            campaign.Property(c => c.FailedReservations).HasColumnName("failed_reservations");
+            campaign.Ignore(c => c.ClosesAt);
+            // The sweeper's and housekeeping's scans: only campaigns not settled yet, or settled and not archived.
+            campaign.HasIndex(c => c.SettledAt).HasFilter("archived_at IS NULL");
             campaign.HasIndex(c => c.CreationKey).IsUnique();
         });
 

@@ -30,6 +30,12 @@ public readonly record struct ShardKeys(Guid CampaignId, int Shard)
 
     public RedisKey Token(Guid reservationId) => $"{Tag}:token:{reservationId:N}";
 
+    /// <summary>
+    /// Matches every key of this shard and no other: the tag ends in <c>}</c> right after the shard
+    /// number, so shard 1 never matches shard 10, and campaign ids have a fixed length.
+    /// </summary>
+    public RedisValue AllKeysPattern => $"{Tag}:*";
+
     /// <summary>A buyer's marker; it lives on the buyer's home shard and names their one reservation.</summary>
     public RedisKey Buyer(string userId) => $"{Tag}:buyer:{userId}";
 }

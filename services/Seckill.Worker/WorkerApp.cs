@@ -4,6 +4,7 @@ using Seckill.Inventory;
 using Seckill.Messaging;
 using Seckill.Worker.Compensation;
 using Seckill.Worker.DeadLetters;
+using Seckill.Worker.Housekeeping;
 using Seckill.Worker.Orders;
 using Seckill.Worker.Stores;
 using Seckill.Worker.Sweeping;
@@ -35,6 +36,10 @@ public static class WorkerApp
         services.AddSingleton<OrderPipeline>();
         services.AddSingleton<OrderRateLimiter>();
         services.AddSingleton<StoreOutage>();
+        services.AddOptions<HousekeepingOptions>()
+            .Bind(builder.Configuration.GetSection(HousekeepingOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddOptions<SweeperOptions>()
             .Bind(builder.Configuration.GetSection(SweeperOptions.Section))
             .ValidateDataAnnotations()
@@ -93,9 +98,12 @@ public static class WorkerApp
                 });
             });
         // After the bus: the sweeper publishes the messages of reservations no intake handed off.
-        services.AddSingleton<ISweptCampaigns, RecentCampaigns>();
+        services.AddSingleton<ISweptCampaigns, UnsettledCampaigns>();
         services.AddSingleton<UnsentReservationSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<UnsentReservationSweeper>());
+        services.AddSingleton<IEndedCampaigns, EndedCampaignsInDatabase>();
+        services.AddSingleton<CampaignLifecycle>();
+        services.AddHostedService<CampaignHousekeeper>();
         replace?.Invoke(services);
         return builder.Build();
     }

@@ -28,6 +28,10 @@ namespace Seckill.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<DateTimeOffset?>("ArchivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("archived_at");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -37,9 +41,21 @@ namespace Seckill.Data.Migrations
                         .HasColumnType("character varying(128)")
                         .HasColumnName("creation_key");
 
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ended_at");
+
                     b.Property<DateTimeOffset?>("EndsAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("ends_at");
+
+                    b.Property<long?>("FailedReservations")
+                        .HasColumnType("bigint")
+                        .HasColumnName("failed_reservations");
+
+                    b.Property<DateTimeOffset?>("HousekeepingLeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("housekeeping_lease_until");
 
                     b.Property<DateTimeOffset?>("InventoryLoadedAt")
                         .HasColumnType("timestamp with time zone")
@@ -57,6 +73,10 @@ namespace Seckill.Data.Migrations
                         .HasColumnName("number");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Number"));
+
+                    b.Property<DateTimeOffset?>("SettledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("settled_at");
 
                     b.Property<int>("ShardCount")
                         .HasColumnType("integer")
@@ -81,6 +101,9 @@ namespace Seckill.Data.Migrations
 
                     b.HasIndex("Number")
                         .IsUnique();
+
+                    b.HasIndex("SettledAt")
+                        .HasFilter("archived_at IS NULL");
 
                     b.ToTable("campaigns", null, t =>
                         {

@@ -76,8 +76,25 @@ public sealed class CampaignCatalog(
     public Task<Campaign?> FindAsync(Guid id, CancellationToken cancellationToken) =>
         db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, cancellationToken);
 
-    public async Task<CampaignView> ViewAsync(Campaign campaign) =>
-        CampaignView.From(campaign, await inventory.ReadAsync(campaign.Id, campaign.ShardCount), clock.GetUtcNow());
+    public async Task<CampaignView> ViewAsync(Campaign campaign) => campaign.ArchivedAt is null
+        ? CampaignView.From(campaign, await inventory.ReadAsync(campaign.Id, campaign.ShardCount), clock.GetUtcNow())
+        : CampaignView.Archived(campaign, clock.GetUtcNow());
+
+    /// <summary>
+    /// Ends the sale now, unless it has ended already (by an admin or its schedule): null when there
+    /// is no such campaign, else the campaign and whether this call ended it. Intakes see the end through
+    /// their campaign cache, within <see cref="IntakeOptions.CampaignCacheLifetime"/>; reservations
+    /// already made stay in the queue and are written.
+    /// </summary>
+    public async Task<(Campaign Campaign, bool EndedNow)?> EndAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        // One conditional UPDATE: two admins ending at once cannot both move the end.
+        var ended = await db.Campaigns
+            .Where(c => c.Id == id && c.EndedAt == null && (c.EndsAt == null || c.EndsAt > now))
+            .ExecuteUpdateAsync(set => set.SetProperty(c => c.EndedAt, now), cancellationToken);
+        return await FindAsync(id, cancellationToken) is { } campaign ? (campaign, ended == 1) : null;
+    }
 
     public async Task<IReadOnlyList<CampaignView>> ListAsync(CancellationToken cancellationToken)
     {

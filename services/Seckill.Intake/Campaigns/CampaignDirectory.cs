@@ -7,7 +7,8 @@ using Seckill.Inventory;
 namespace Seckill.Intake.Campaigns;
 
 /// <summary>What the hot path needs to qualify a buyer (patent step S3).</summary>
-public sealed record CampaignInfo(Guid Id, int Number, int ShardCount, DateTimeOffset StartsAt, DateTimeOffset? EndsAt, bool OnSale)
+/// <param name="ClosesAt">When purchases stop: the scheduled end, or the moment an admin ended the sale.</param>
+public sealed record CampaignInfo(Guid Id, int Number, int ShardCount, DateTimeOffset StartsAt, DateTimeOffset? ClosesAt, bool OnSale)
 {
     public CampaignShards Shards => new(Id, Number, ShardCount);
 }
@@ -15,11 +16,16 @@ public sealed record CampaignInfo(Guid Id, int Number, int ShardCount, DateTimeO
 /// <summary>
 /// Campaign metadata cached in-process for <see cref="IntakeOptions.CampaignCacheLifetime"/>, so a
 /// crowd of buyers costs PostgreSQL one query per campaign per interval, not one per request.
-/// Concurrent misses for one campaign share a single query. The cache holds at most
+/// Concurrent misses for one campaign share a single query; when PostgreSQL cannot answer, the last
+/// known metadata keeps serving (the hot path never needs the database otherwise). The cache holds at most
 /// <see cref="IntakeOptions.CampaignCacheEntries"/>: ids come from clients, and unknown ones are
 /// dropped first when it is full.
 /// </summary>
-public sealed class CampaignDirectory(IDbContextFactory<SeckillDbContext> databases, IOptions<IntakeOptions> options, TimeProvider clock)
+public sealed partial class CampaignDirectory(
+    IDbContextFactory<SeckillDbContext> databases,
+    IOptions<IntakeOptions> options,
+    TimeProvider clock,
+    ILogger<CampaignDirectory> logger)
 {
     private readonly ConcurrentDictionary<Guid, Entry> _byId = new();
     private readonly ConcurrentDictionary<int, Entry> _byNumber = new();
@@ -43,7 +49,7 @@ public sealed class CampaignDirectory(IDbContextFactory<SeckillDbContext> databa
             return await cached.Info;
         }
 
-        var fresh = new Entry(LoadAsync(key, query), now + options.Value.CampaignCacheLifetime);
+        var fresh = new Entry(RefreshAsync(key, query, cached), now + options.Value.CampaignCacheLifetime);
         var entry = cache.AddOrUpdate(key, fresh, (_, existing) => existing.ExpiresAt > now ? existing : fresh);
         if (ReferenceEquals(entry, fresh) && CachedEntries > options.Value.CampaignCacheEntries)
         {
@@ -90,13 +96,33 @@ public sealed class CampaignDirectory(IDbContextFactory<SeckillDbContext> databa
 
     private static bool IsUnknown(Entry entry) => entry.Info.IsCompletedSuccessfully && entry.Info.Result is null;
 
+    /// <summary>
+    /// A refresh that fails keeps the previous answer for one more lifetime, so a database outage
+    /// does not turn the crowd of a running sale into errors; with nothing known yet, it fails.
+    /// </summary>
+    private async Task<CampaignInfo?> RefreshAsync<TKey>(TKey key, Func<SeckillDbContext, TKey, IQueryable<Campaign>> query, Entry? previous)
+    {
+        try
+        {
+            return await LoadAsync(key, query);
+        }
+        catch (Exception e) when (previous is { Info.IsCompletedSuccessfully: true } && e is not OperationCanceledException)
+        {
+            LogServingStale(logger, e, $"{key}");
+            return previous.Info.Result;
+        }
+    }
+
     private async Task<CampaignInfo?> LoadAsync<TKey>(TKey key, Func<SeckillDbContext, TKey, IQueryable<Campaign>> query)
     {
         await using var db = await databases.CreateDbContextAsync();
         return await query(db, key).AsNoTracking()
-            .Select(c => new CampaignInfo(c.Id, c.Number, c.ShardCount, c.StartsAt, c.EndsAt, c.InventoryLoadedAt != null))
+            .Select(c => new CampaignInfo(c.Id, c.Number, c.ShardCount, c.StartsAt, c.EndedAt ?? c.EndsAt, c.InventoryLoadedAt != null))
             .FirstOrDefaultAsync();
     }
 
     private sealed record Entry(Task<CampaignInfo?> Info, DateTimeOffset ExpiresAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Campaign {Key} could not be refreshed from PostgreSQL; its last known metadata is served for one more lifetime")]
+    private static partial void LogServingStale(ILogger logger, Exception exception, string key);
 }

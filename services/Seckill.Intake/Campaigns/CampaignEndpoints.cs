@@ -14,10 +14,11 @@ public static class CampaignEndpoints
         admin.MapPost("", CreateAsync);
         admin.MapGet("", ListAsync);
         admin.MapGet("{id}", GetAsync);
-        admin.MapGet("{id}/reconciliation", (string id, InventoryReconciler reconciler, CancellationToken cancellationToken) =>
-            ReconcileAsync(id, apply: false, reconciler, cancellationToken));
-        admin.MapPost("{id}/reconciliation", (string id, InventoryReconciler reconciler, CancellationToken cancellationToken) =>
-            ReconcileAsync(id, apply: true, reconciler, cancellationToken));
+        admin.MapPost("{id}/end", EndAsync);
+        admin.MapGet("{id}/reconciliation", (string id, CampaignCatalog catalog, InventoryReconciler reconciler, CancellationToken cancellationToken) =>
+            ReconcileAsync(id, apply: false, catalog, reconciler, cancellationToken));
+        admin.MapPost("{id}/reconciliation", (string id, CampaignCatalog catalog, InventoryReconciler reconciler, CancellationToken cancellationToken) =>
+            ReconcileAsync(id, apply: true, catalog, reconciler, cancellationToken));
         return routes;
     }
 
@@ -71,16 +72,47 @@ public static class CampaignEndpoints
         TypedResults.Ok(await catalog.ListAsync(cancellationToken));
 
     /// <summary>GET reports each shard's drift; POST also writes the corrected stock and restores buyers' markers.</summary>
-    private static async Task<IResult> ReconcileAsync(string id, bool apply, InventoryReconciler reconciler, CancellationToken cancellationToken)
+    private static async Task<IResult> ReconcileAsync(
+        string id, bool apply, CampaignCatalog catalog, InventoryReconciler reconciler, CancellationToken cancellationToken)
     {
         if (!RouteIds.TryParse(id, "id", out var campaignId, out var problem))
         {
             return problem;
         }
 
+        // An archived campaign has no keys left to compare with; applying would write its stock back.
+        if (await catalog.FindAsync(campaignId, cancellationToken) is { ArchivedAt: { } archivedAt })
+        {
+            return Problems.Of(StatusCodes.Status409Conflict, "archived", "Campaign archived",
+                $"Its keys were deleted from Redis at {archivedAt:O}; there is nothing to reconcile.");
+        }
+
         return await reconciler.ReconcileAsync(campaignId, apply, cancellationToken) is { } report
             ? TypedResults.Ok(report)
             : Problems.NotFound("Campaign", $"No campaign {campaignId}.");
+    }
+
+    /// <summary>
+    /// Idempotent in effect: the first call ends the sale (200 with the ended campaign); any later call,
+    /// or one after the scheduled end, changes nothing and answers 409 <c>already-ended</c> with the time.
+    /// </summary>
+    private static async Task<IResult> EndAsync(string id, CampaignCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (!RouteIds.TryParse(id, "id", out var campaignId, out var problem))
+        {
+            return problem;
+        }
+
+        if (await catalog.EndAsync(campaignId, cancellationToken) is not var (campaign, endedNow))
+        {
+            return Problems.NotFound("Campaign", $"No campaign {campaignId}.");
+        }
+
+        return endedNow
+            ? TypedResults.Ok(await catalog.ViewAsync(campaign))
+            : Problems.Of(StatusCodes.Status409Conflict, "already-ended", "Campaign already ended",
+                $"The sale ended at {campaign.ClosesAt:O}; nothing was changed.",
+                new Dictionary<string, object?> { ["endedAt"] = campaign.ClosesAt });
     }
 
     private static async Task<IResult> GetAsync(string id, CampaignCatalog catalog, CancellationToken cancellationToken)

@@ -54,16 +54,17 @@ public static class PurchaseEndpoints
             return Problems.NotFound("Campaign", $"No campaign {campaignId}.");
         }
 
+        // Ended before not-started: a sale an admin ended before it began will never start.
         var now = clock.GetUtcNow();
+        if (campaign.ClosesAt is { } closesAt && now >= closesAt)
+        {
+            return Problems.Of(StatusCodes.Status410Gone, "ended", "Campaign ended", $"The sale ended at {closesAt:O}.");
+        }
+
         if (now < campaign.StartsAt || !campaign.OnSale)
         {
             return Problems.Of(StatusCodes.Status409Conflict, "not-started", "Campaign not started",
                 campaign.OnSale ? $"The sale starts at {campaign.StartsAt:O}." : "The campaign's stock is still being loaded.");
-        }
-
-        if (campaign.EndsAt is { } endsAt && now >= endsAt)
-        {
-            return Problems.Of(StatusCodes.Status410Gone, "ended", "Campaign ended", $"The sale ended at {endsAt:O}.");
         }
 
         if (soldOut.IsSoldOut(campaign.Id))

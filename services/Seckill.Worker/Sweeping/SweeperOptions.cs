@@ -24,7 +24,7 @@ public sealed class SweeperOptions
     [Range(1, 10_000)]
     public int BatchSize { get; init; } = 500;
 
-    /// <summary>Campaigns older than this, or ended longer ago than a day, are no longer swept.</summary>
-    [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00")]
-    public TimeSpan CampaignHorizon { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>Campaigns swept at once; each goes through its shards one by one.</summary>
+    [Range(1, 256)]
+    public int CampaignConcurrency { get; init; } = 8;
 }

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Seckill.Data;
 
 namespace Seckill.Worker.Sweeping;
@@ -12,18 +11,18 @@ public interface ISweptCampaigns
     Task<IReadOnlyList<SweptCampaign>> ListAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Campaigns created within the horizon that have not ended more than a day ago.</summary>
-public sealed class RecentCampaigns(IDbContextFactory<SeckillDbContext> databases, IOptions<SweeperOptions> options, TimeProvider clock)
-    : ISweptCampaigns
+/// <summary>
+/// Every campaign that may hold an open reservation, however long ago it was created: all but those
+/// housekeeping found settled (ended, every reservation final) or archived. So an idle round costs one
+/// query plus the live campaigns' shards, whatever the number of campaigns that ever ended.
+/// </summary>
+public sealed class UnsettledCampaigns(IDbContextFactory<SeckillDbContext> databases) : ISweptCampaigns
 {
     public async Task<IReadOnlyList<SweptCampaign>> ListAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        var createdAfter = now - options.Value.CampaignHorizon;
-        var endedAfter = now - TimeSpan.FromDays(1);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         return await db.Campaigns.AsNoTracking()
-            .Where(c => c.InventoryLoadedAt != null && c.CreatedAt > createdAfter && (c.EndsAt == null || c.EndsAt > endedAfter))
+            .Where(c => c.InventoryLoadedAt != null && c.SettledAt == null && c.ArchivedAt == null)
             .Select(c => new SweptCampaign(c.Id, c.ShardCount))
             .ToListAsync(cancellationToken);
     }

@@ -72,10 +72,10 @@ public sealed partial class UnsentReservationSweeper(
 
     public async Task SweepAllAsync(CancellationToken cancellationToken)
     {
-        foreach (var campaign in await campaigns.ListAsync(cancellationToken))
-        {
-            await SweepCampaignAsync(campaign.Id, campaign.ShardCount, cancellationToken);
-        }
+        await Parallel.ForEachAsync(
+            await campaigns.ListAsync(cancellationToken),
+            new ParallelOptions { MaxDegreeOfParallelism = _options.CampaignConcurrency, CancellationToken = cancellationToken },
+            async (campaign, token) => await SweepCampaignAsync(campaign.Id, campaign.ShardCount, token));
     }
 
     /// <summary>One campaign, shard by shard; a shard that fails (a Redis server loading, busy, gone) does not stop the others.</summary>

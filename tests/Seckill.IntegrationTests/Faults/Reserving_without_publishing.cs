@@ -34,6 +34,27 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         Assert.Equal("confirmed", (await intake.CreateClient().ReservationAsync(orphan.ReservationId, "ghost"))!.Status);
     }
 
+    /// <summary>The sweeper's own campaign selection, not a list the test hands it: age is no reason to skip a campaign.</summary>
+    [Fact]
+    public async Task A_campaign_created_sixty_days_before_its_sale_is_still_swept()
+    {
+        const int shards = 2;
+        await using var broker = await IsolatedBroker.CreateAsync(fixture);
+        await using var intake = fixture.StartIntake(broker.Settings);
+        var campaign = await fixture.CreateCampaignAsync(stock: 2, shards);
+        Assert.Equal(1, await fixture.CountAsync(
+            "WITH moved AS (UPDATE campaigns SET created_at = now() - interval '60 days' WHERE id = $1 RETURNING 1) SELECT count(*) FROM moved", campaign.Id));
+        var orphan = await ReserveWithoutPublishingAsync(intake, campaign, shards, "old-campaign");
+
+        using var worker = fixture.CreateWorkerScopedTo(QuickSweeper.With(broker.Settings), campaign.Id);
+        await worker.StartAsync();
+        await fixture.AssertDrainedAsync(campaign.Id, shards, totalStock: 2);
+        await worker.StopAsync();
+
+        Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM orders WHERE reservation_id = $1", orphan.ReservationId));
+        Assert.Equal("confirmed", (await intake.CreateClient().ReservationAsync(orphan.ReservationId, "old-campaign"))!.Status);
+    }
+
     [Fact]
     public async Task The_sweeper_never_publishes_a_reservation_the_broker_already_has()
     {

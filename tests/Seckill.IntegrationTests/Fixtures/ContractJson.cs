@@ -8,6 +8,7 @@ public sealed record CampaignJson(
     DateTimeOffset StartsAt,
     DateTimeOffset? EndsAt,
     string Status,
+    DateTimeOffset? EndedAt,
     List<ShardJson> Shards,
     CountsJson Counts);
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Hosting;
 using Seckill.Worker;
+using Seckill.Worker.Housekeeping;
 using Seckill.Worker.Sweeping;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -82,10 +83,28 @@ public sealed class PipelineFixture : IAsyncLifetime
     public IHost CreateWorker(IReadOnlyDictionary<string, string?>? overrides = null, params SweptCampaign[] sweptCampaigns) =>
         WorkerApp.Build([], With(overrides), services => services.AddSingleton<ISweptCampaigns>(new OnlyTheseCampaigns(sweptCampaigns)));
 
-    /// <summary>The shared settings (sweeper off) with <paramref name="overrides"/> replacing single entries.</summary>
+    /// <summary>
+    /// A worker whose sweeper and housekeeping run their real campaign selection, narrowed afterwards
+    /// to <paramref name="campaigns"/>: the selection's own rules are what the test proves, and other
+    /// tests' campaigns in the shared stores stay untouched.
+    /// </summary>
+    public IHost CreateWorkerScopedTo(IReadOnlyDictionary<string, string?>? overrides, params Guid[] campaigns) =>
+        WorkerApp.Build([], With(overrides), services =>
+        {
+            services.AddSingleton<ISweptCampaigns>(sp => new ScopedSweptCampaigns(
+                ActivatorUtilities.CreateInstance<UnsettledCampaigns>(sp), [.. campaigns]));
+            services.AddSingleton<IEndedCampaigns>(sp => new ScopedEndedCampaigns(
+                ActivatorUtilities.CreateInstance<EndedCampaignsInDatabase>(sp), [.. campaigns]));
+        });
+
+    /// <summary>The shared settings (sweeper and housekeeping off) with <paramref name="overrides"/> replacing single entries.</summary>
     public Dictionary<string, string?> With(IReadOnlyDictionary<string, string?>? overrides)
     {
-        var settings = new Dictionary<string, string?>(Settings) { ["Seckill:Sweeper:Enabled"] = "false" };
+        var settings = new Dictionary<string, string?>(Settings)
+        {
+            ["Seckill:Sweeper:Enabled"] = "false",
+            ["Seckill:Housekeeping:Enabled"] = "false",
+        };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
@@ -190,4 +209,21 @@ public sealed class PipelineFixture : IAsyncLifetime
 public sealed class OnlyTheseCampaigns(IReadOnlyList<SweptCampaign> campaigns) : ISweptCampaigns
 {
     public Task<IReadOnlyList<SweptCampaign>> ListAsync(CancellationToken cancellationToken) => Task.FromResult(campaigns);
+}
+
+/// <summary>The real sweep selection, then only the test's campaigns.</summary>
+public sealed class ScopedSweptCampaigns(ISweptCampaigns real, HashSet<Guid> campaigns) : ISweptCampaigns
+{
+    public async Task<IReadOnlyList<SweptCampaign>> ListAsync(CancellationToken cancellationToken) =>
+        [.. (await real.ListAsync(cancellationToken)).Where(c => campaigns.Contains(c.Id))];
+}
+
+/// <summary>The real housekeeping selection, then only the test's campaigns.</summary>
+public sealed class ScopedEndedCampaigns(IEndedCampaigns real, HashSet<Guid> campaigns) : IEndedCampaigns
+{
+    public async Task<IReadOnlyList<EndedCampaign>> ListUnsettledAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken) =>
+        [.. (await real.ListUnsettledAsync(endedBefore, cancellationToken)).Where(c => campaigns.Contains(c.Id))];
+
+    public async Task<IReadOnlyList<EndedCampaign>> ListDueAsync(DateTimeOffset settledBefore, DateTimeOffset now, CancellationToken cancellationToken) =>
+        [.. (await real.ListDueAsync(settledBefore, now, cancellationToken)).Where(c => campaigns.Contains(c.Id))];
 }

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Seckill.IntegrationTests.Fixtures;
+using Seckill.Inventory;
+
+namespace Seckill.IntegrationTests.Housekeeping;
+
+/// <summary>
+/// Redis stays bounded by the live campaigns: once a sale has ended and every reservation is final,
+/// after the retention period (seconds here, a day by default) its keys go from every shard — and
+/// nothing else's, with two workers doing housekeeping at once.
+/// </summary>
+public class Deleting_an_ended_campaigns_keys(PipelineFixture fixture)
+{
+    private const int Shards = 2, Stock = 20;
+
+    private static readonly Dictionary<string, string?> QuickHousekeeping = new()
+    {
+        ["Seckill:Housekeeping:Enabled"] = "true",
+        ["Seckill:Housekeeping:Interval"] = "00:00:00.200",
+        ["Seckill:Housekeeping:SettleAfter"] = "00:00:01",
+        ["Seckill:Housekeeping:Retention"] = "00:00:02",
+    };
+
+    [Fact]
+    public async Task Only_the_ended_and_final_campaign_loses_its_keys()
+    {
+        await fixture.InstallRejectTriggerAsync();
+        var ended = await fixture.CreateCampaignAsync(Stock, Shards);
+        var live = await fixture.CreateCampaignAsync(Stock, Shards);
+        var unfinished = await fixture.CreateCampaignAsync(Stock, Shards);
+        var client = fixture.Intake.CreateClient();
+        var buyers = Enumerable.Range(0, 6).Select(i => $"hk-{Guid.NewGuid():N}-{i}").ToList();
+        var rejected = $"{RejectedOrders.BuyerPrefix}{Guid.NewGuid():N}";
+        var reservations = new Dictionary<string, Guid>();
+        foreach (var buyer in buyers.Append(rejected))
+        {
+            reservations[buyer] = await (await client.BuyAsync(ended.Id, buyer)).AcceptedReservationAsync();
+            await (await client.BuyAsync(live.Id, buyer)).AcceptedReservationAsync();
+        }
+
+        // An intake that died before publishing: its reservation stays open, and no sweeper runs here.
+        var number = (int)await fixture.CountAsync("SELECT number FROM campaigns WHERE id = $1", unfinished.Id);
+        Assert.IsType<ReserveOutcome.Reserved>(await fixture.Intake.Services.GetRequiredService<ShardReservations>()
+            .ReserveAsync(new CampaignShards(unfinished.Id, number, Shards), "hk-orphan", null));
+        await fixture.AssertDrainedAsync(ended.Id, Shards, Stock);
+        await fixture.AssertDrainedAsync(live.Id, Shards, Stock);
+        var admin = fixture.AdminClient();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/campaigns/{ended.Id}/end", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/campaigns/{unfinished.Id}/end", null)).StatusCode);
+        Assert.NotEmpty(await KeysAsync(ended.Id));
+        var liveBefore = (await KeysAsync(live.Id), await RedisSnapshot.TakeAsync(fixture, live.Id, Shards));
+        var unfinishedBefore = (await KeysAsync(unfinished.Id), await RedisSnapshot.TakeAsync(fixture, unfinished.Id, Shards));
+
+        using var first = fixture.CreateWorkerScopedTo(QuickHousekeeping, ended.Id, live.Id, unfinished.Id);
+        using var second = fixture.CreateWorkerScopedTo(QuickHousekeeping, ended.Id, live.Id, unfinished.Id);
+        await Task.WhenAll(first.StartAsync(), second.StartAsync());
+        Assert.True(await Waiting.UntilAsync(
+            async () => await fixture.CountAsync("SELECT count(*) FROM campaigns WHERE id = $1 AND archived_at IS NOT NULL", ended.Id) == 1,
+            TimeSpan.FromSeconds(30)), "the ended campaign was not archived");
+        // More rounds of both workers, which must find nothing else to delete.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.WhenAll(first.StopAsync(), second.StopAsync());
+
+        Assert.Empty(await KeysAsync(ended.Id));
+        Assert.Equal(liveBefore.Item1, await KeysAsync(live.Id));
+        Assert.True(liveBefore.Item2.SameAs(await RedisSnapshot.TakeAsync(fixture, live.Id, Shards)));
+        Assert.Equal(unfinishedBefore.Item1, await KeysAsync(unfinished.Id));
+        Assert.True(unfinishedBefore.Item2.SameAs(await RedisSnapshot.TakeAsync(fixture, unfinished.Id, Shards)));
+        Assert.Equal(0, await fixture.CountAsync(
+            "SELECT count(*) FROM campaigns WHERE id = ANY($1) AND (settled_at IS NOT NULL OR archived_at IS NOT NULL)", new[] { live.Id, unfinished.Id }));
+
+        // Answered from PostgreSQL alone from now on.
+        var view = (await admin.GetFromJsonAsync<CampaignJson>($"/api/campaigns/{ended.Id}"))!;
+        Assert.Equal(("archived", 0, new CountsJson(buyers.Count, 0, 1)), (view.Status, view.Shards.Count, view.Counts));
+        var orders = await fixture.OrdersAsync(ended.Id);
+        foreach (var buyer in buyers)
+        {
+            var reservation = await client.ReservationAsync(reservations[buyer], buyer);
+            Assert.Equal(("confirmed", orders[reservations[buyer]].OrderId), (reservation!.Status, reservation.OrderId));
+        }
+
+        var purchase = await client.BuyAsync(ended.Id, "hk-after-archive");
+        Assert.Equal((HttpStatusCode.Gone, "ended"), (purchase.StatusCode, (await purchase.ReadProblemAsync()).Code));
+        var reconcile = await admin.PostAsync($"/api/campaigns/{ended.Id}/reconciliation", null);
+        Assert.Equal((HttpStatusCode.Conflict, "archived"), (reconcile.StatusCode, (await reconcile.ReadProblemAsync()).Code));
+        Assert.Empty(await KeysAsync(ended.Id));
+    }
+
+    private async Task<List<string>> KeysAsync(Guid campaignId) =>
+        [.. (await fixture.ScanKeysAsync($"{{sk:{campaignId:N}:*")).Order(StringComparer.Ordinal)];
+}
