@@ -21,6 +21,7 @@ public static class InventoryRegistration
             .ValidateOnStart();
         services.AddSingleton<VirtualInventory>();
         services.AddSingleton<ShardReservations>();
+        services.AddSingleton<SearchWatch>();
         return services;
     }
 }
