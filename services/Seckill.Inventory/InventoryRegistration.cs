@@ -22,6 +22,7 @@ public static class InventoryRegistration
         services.AddSingleton<VirtualInventory>();
         services.AddSingleton<ShardReservations>();
         services.AddSingleton<ShardArchive>();
+        services.AddSingleton<SearchWatch>();
         return services;
     }
 }

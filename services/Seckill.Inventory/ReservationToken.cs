@@ -60,8 +60,14 @@ public abstract record ReserveOutcome
     /// <summary>One unit taken from <paramref name="Shard"/> and held under a reserved token.</summary>
     public sealed record Reserved(Guid ReservationId, int Shard, DateTimeOffset AcceptedAt) : ReserveOutcome;
 
-    /// <summary>The buyer already holds a reservation (or one is being made right now, then <paramref name="ReservationId"/> is null).</summary>
-    public sealed record AlreadyHeld(Guid? ReservationId, string? IdempotencyKey, string Marker) : ReserveOutcome;
+    /// <summary>The buyer already holds the reservation <paramref name="ReservationId"/>, made with <paramref name="IdempotencyKey"/> (null: none).</summary>
+    public sealed record AlreadyHeld(Guid ReservationId, string? IdempotencyKey, string Marker) : ReserveOutcome;
+
+    /// <summary>
+    /// Another request of the buyer, sent with <paramref name="IdempotencyKey"/> (null: none), is searching
+    /// the other shards right now under the hold <paramref name="Marker"/>; it ends within the hold's ttl.
+    /// </summary>
+    public sealed record Searching(string? IdempotencyKey, string Marker) : ReserveOutcome;
 
     public sealed record SoldOut : ReserveOutcome;
 

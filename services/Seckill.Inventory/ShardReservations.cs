@@ -314,14 +314,15 @@ public sealed partial class ShardReservations(
         _ => throw new InvalidOperationException($"claim_batch.lua answered '{answer}', which no version of it writes."),
     };
 
-    private static ReserveOutcome.AlreadyHeld Held(string marker)
+    private static ReserveOutcome Held(string marker)
     {
         var separator = marker.IndexOf('|', StringComparison.Ordinal);
         var idPart = marker[..separator];
         var key = marker[(separator + 1)..];
+        var idempotencyKey = key.Length == 0 ? null : key;
         return idPart.StartsWith('~')
-            ? new ReserveOutcome.AlreadyHeld(null, null, marker)
-            : new ReserveOutcome.AlreadyHeld(Guid.ParseExact(idPart, "N"), key.Length == 0 ? null : key, marker);
+            ? new ReserveOutcome.Searching(idempotencyKey, marker)
+            : new ReserveOutcome.AlreadyHeld(Guid.ParseExact(idPart, "N"), idempotencyKey, marker);
     }
 
     private static string Id(Guid reservationId) => reservationId.ToString("N");

@@ -8,6 +8,9 @@ public sealed record ShardReconciliation(int Index, long? Actual, long Expected,
     public long Drift => (Actual ?? 0) - Expected;
 }
 
+/// <summary>A buyer with a confirmed order: its reservation, and the shard holding its token.</summary>
+public readonly record struct RestoredBuyer(Guid ReservationId, string UserId, int Shard);
+
 /// <summary>One shard's live state; <paramref name="Open"/> counts tokens not final yet (reserved, queued or claimed).</summary>
 public sealed record ShardSnapshot(int Index, long VirtualStock, long Open, long Failed);
 
@@ -41,12 +44,19 @@ public sealed class VirtualInventory(ShardConnections shards)
             (long)result[1], (long)result[2], confirmed);
     }
 
-    /// <summary>Puts back the markers of buyers who hold confirmed orders, so a shard that lost them still refuses their second purchase.</summary>
-    public async Task<int> RestoreMarkersAsync(Guid campaignId, int homeShard, IEnumerable<(Guid ReservationId, string UserId)> buyers)
+    /// <summary>
+    /// Puts back the markers of buyers who hold confirmed orders, so a shard that lost them still refuses
+    /// their second purchase. Each marker carries the idempotency key its token recorded (<c>k</c>), so a
+    /// replay with that key still gets its reservation; a token lost with its server took the key along.
+    /// </summary>
+    public async Task<int> RestoreMarkersAsync(Guid campaignId, int homeShard, IReadOnlyCollection<RestoredBuyer> buyers)
     {
         var keys = new ShardKeys(campaignId, homeShard);
         var db = shards.ForShard(homeShard);
-        var writes = buyers.Select(b => db.StringSetAsync(keys.Buyer(b.UserId), $"{b.ReservationId:N}|", when: When.NotExists)).ToList();
+        var idempotencyKeys = await Task.WhenAll(buyers.Select(b =>
+            shards.ForShard(b.Shard).HashGetAsync(new ShardKeys(campaignId, b.Shard).Token(b.ReservationId), "k")));
+        var writes = buyers.Zip(idempotencyKeys, (b, key) =>
+            db.StringSetAsync(keys.Buyer(b.UserId), $"{b.ReservationId:N}|{(string?)key}", when: When.NotExists)).ToList();
         var results = await Task.WhenAll(writes);
         return results.Count(written => written);
     }

@@ -12,9 +12,10 @@ public sealed record ReconciliationReport(Guid CampaignId, bool Applied, IReadOn
 /// <summary>
 /// Recomputes every shard's correct virtual stock from PostgreSQL (confirmed orders per shard) and
 /// the live tokens, reports the drift, and with <c>apply</c> writes it, restoring the markers of
-/// buyers with confirmed orders too. For a Redis server that restarted empty or lost its last second
-/// of writes. Best run when the campaign is quiet or after the queue drained: an order committed
-/// between the PostgreSQL count and the shard's script is briefly counted in neither.
+/// buyers with confirmed orders too (with the idempotency key their token recorded). For a Redis
+/// server that restarted empty or lost its last second of writes. Best run when the campaign is quiet
+/// or after the queue drained: an order committed between the PostgreSQL count and the shard's script
+/// is briefly counted in neither.
 /// </summary>
 public sealed class InventoryReconciler(IDbContextFactory<SeckillDbContext> databases, VirtualInventory inventory)
 {
@@ -48,17 +49,18 @@ public sealed class InventoryReconciler(IDbContextFactory<SeckillDbContext> data
     private async Task<int> RestoreMarkersAsync(SeckillDbContext db, Campaign campaign, CancellationToken cancellationToken)
     {
         var restored = 0;
-        var pending = new List<(Guid, string)>[campaign.ShardCount];
+        var pending = new List<RestoredBuyer>[campaign.ShardCount];
         for (var i = 0; i < pending.Length; i++)
         {
             pending[i] = [];
         }
 
-        var buyers = db.Orders.AsNoTracking().Where(o => o.CampaignId == campaign.Id).Select(o => new { o.ReservationId, o.UserId }).AsAsyncEnumerable();
+        var buyers = db.Orders.AsNoTracking().Where(o => o.CampaignId == campaign.Id)
+            .Select(o => new { o.ReservationId, o.UserId, o.Shard }).AsAsyncEnumerable();
         await foreach (var buyer in buyers.WithCancellation(cancellationToken))
         {
             var home = HomeShard.Of(buyer.UserId, campaign.ShardCount);
-            pending[home].Add((buyer.ReservationId, buyer.UserId));
+            pending[home].Add(new RestoredBuyer(buyer.ReservationId, buyer.UserId, buyer.Shard));
             if (pending[home].Count == MarkerChunk)
             {
                 restored += await inventory.RestoreMarkersAsync(campaign.Id, home, pending[home]);

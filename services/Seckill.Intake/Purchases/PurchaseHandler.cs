@@ -14,15 +14,18 @@ namespace Seckill.Intake.Purchases;
 /// </summary>
 public sealed partial class PurchaseHandler(
     ShardReservations reservations,
+    SearchWatch searches,
     SoldOutFlags soldOut,
     GroupCommitPublisher publisher,
     ILogger<PurchaseHandler> logger)
 {
-    // Two rounds at most: a replayed key whose reservation turned out dead frees the marker and reserves anew once.
-    private const int MaxAttempts = 2;
+    // Three rounds at most: waiting out a search made with the same key, then a replay whose reservation
+    // turned out dead frees the marker, then one fresh reservation.
+    private const int MaxAttempts = 3;
 
     // Requests with one Idempotency-Key that race inside this process share one attempt and so
-    // one answer; across processes the buyer's marker in Redis gives the same reservation back.
+    // one answer; across processes the buyer's marker in Redis gives the same reservation back, once
+    // a search the marker is holding for has ended.
     private readonly ConcurrentDictionary<(Guid Campaign, string User, string Key), Lazy<Task<PurchaseOutcome>>> _inFlight = new();
 
     public async Task<PurchaseOutcome> PurchaseAsync(CampaignInfo campaign, string userId, string? idempotencyKey)
@@ -48,20 +51,31 @@ public sealed partial class PurchaseHandler(
     {
         for (var attempt = 1; ; attempt++)
         {
+            var last = attempt == MaxAttempts;
             var outcome = await reservations.ReserveAsync(campaign.Shards, userId, idempotencyKey);
             switch (outcome)
             {
                 case ReserveOutcome.Reserved reserved:
                     return await HandOffAsync(campaign, new SeckillAccepted(reserved.ReservationId, campaign.Id, userId, reserved.Shard, reserved.AcceptedAt));
-                case ReserveOutcome.AlreadyHeld { ReservationId: { } earlier, IdempotencyKey: { } key } held when key == idempotencyKey:
-                    var replayed = await ReplayAsync(campaign, userId, earlier, held.Marker);
-                    if (replayed is not null || attempt == MaxAttempts)
+                case ReserveOutcome.AlreadyHeld { IdempotencyKey: { } key } held when key == idempotencyKey:
+                    var replayed = await ReplayAsync(campaign, userId, held.ReservationId, held.Marker);
+                    if (replayed is not null || last)
                     {
                         return replayed ?? Busy;
                     }
 
                     continue;
-                case ReserveOutcome.AlreadyHeld:
+                case ReserveOutcome.Searching { IdempotencyKey: { } key } searching when key == idempotencyKey && !last:
+                    // This very purchase, sent to another intake too, is searching the other shards. Waiting is
+                    // safe: the hold keeps the buyer to that one search, whose end (found, none, or its ttl) then
+                    // reads as any marker does — the same reservation, or a fresh attempt.
+                    if (!await searches.AwaitSettledAsync(campaign.Shards, userId, searching.Marker))
+                    {
+                        return new PurchaseOutcome.AlreadyPurchased();
+                    }
+
+                    continue;
+                case ReserveOutcome.AlreadyHeld or ReserveOutcome.Searching:
                     return new PurchaseOutcome.AlreadyPurchased();
                 case ReserveOutcome.SoldOut:
                     soldOut.MarkSoldOut(campaign.Id);

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 
 namespace Seckill.IntegrationTests.Fixtures;
 
 /// <summary>
 /// A loopback TCP relay in front of one real server, so a test can take that server away from one
-/// process under test (cut every connection and refuse new ones) without stopping it for the
-/// tests running beside it.
+/// process under test (cut every connection and refuse new ones), or make its answers late, without
+/// touching it for the tests running beside it.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -15,6 +16,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<TcpClient, byte> _connections = new();
     private readonly CancellationTokenSource _disposed = new();
     private TcpListener? _listener;
+    private long _replyDelayTicks;
 
     public TcpProxy(int upstreamPort)
     {
@@ -27,6 +29,17 @@ public sealed class TcpProxy : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>
+    /// How late the server's answers reach the process under test. Requests pass at once, so the
+    /// server acts on time and only the caller waits: a script's effects are visible to everyone else
+    /// this long before its caller can act on its answer.
+    /// </summary>
+    public TimeSpan ReplyDelay
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _replyDelayTicks));
+        set => Interlocked.Exchange(ref _replyDelayTicks, value.Ticks);
+    }
 
     public void Open()
     {
@@ -86,7 +99,7 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             await upstream.ConnectAsync(IPAddress.Loopback, _upstreamPort, _disposed.Token);
             var a = downstream.GetStream().CopyToAsync(upstream.GetStream(), _disposed.Token);
-            var b = upstream.GetStream().CopyToAsync(downstream.GetStream(), _disposed.Token);
+            var b = CopyLateAsync(upstream.GetStream(), downstream.GetStream(), _disposed.Token);
             await Task.WhenAny(a, b);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
@@ -99,6 +112,40 @@ public sealed class TcpProxy : IAsyncDisposable
             downstream.Close();
             upstream.Close();
         }
+    }
+
+    /// <summary>Each chunk leaves <see cref="ReplyDelay"/> after it arrived: added latency, no lost throughput.</summary>
+    private async Task CopyLateAsync(Stream from, Stream to, CancellationToken cancellationToken)
+    {
+        var chunks = Channel.CreateUnbounded<(DateTime Due, byte[] Bytes)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var (due, bytes) in chunks.Reader.ReadAllAsync(cancellationToken))
+            {
+                var wait = due - DateTime.UtcNow;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, cancellationToken);
+                }
+
+                await to.WriteAsync(bytes, cancellationToken);
+            }
+        }, cancellationToken);
+        try
+        {
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                chunks.Writer.TryWrite((DateTime.UtcNow + ReplyDelay, buffer[..read]));
+            }
+        }
+        finally
+        {
+            chunks.Writer.TryComplete();
+        }
+
+        await writer;
     }
 
     public ValueTask DisposeAsync()
