@@ -22,11 +22,13 @@ public class Hostile_input_sweep(PipelineFixture fixture)
     public async Task Every_answer_is_a_4xx_problem_and_nothing_changes()
     {
         var campaign = await fixture.CreateCampaignAsync(stock: 5, shards: 2);
+        var ended = await fixture.CreateCampaignAsync(stock: 5, shards: 2);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await fixture.AdminClient().PostAsync($"/api/campaigns/{ended.Id}/end", null)).StatusCode);
         var marker = $"hostile-{Guid.NewGuid():N}";
-        var probes = Generate(campaign.Id, marker, fixture.AdminKey).ToList();
-        Assert.True(probes.Count >= 300, $"only {probes.Count} probes generated");
-        var postgresBefore = await PostgresSnapshotAsync(campaign.Id, marker);
-        var redisBefore = await RedisSnapshot.TakeAsync(fixture, campaign.Id, 2);
+        var probes = Generate(campaign.Id, ended.Id, marker, fixture.AdminKey).ToList();
+        Assert.True(probes.Count >= 4_000, $"only {probes.Count} probes generated");
+        var postgresBefore = (await PostgresSnapshotAsync(campaign.Id, marker), await PostgresSnapshotAsync(ended.Id, marker));
+        var redisBefore = (await RedisSnapshot.TakeAsync(fixture, campaign.Id, 2), await RedisSnapshot.TakeAsync(fixture, ended.Id, 2));
         var client = fixture.AnonymousClient();
 
         var wrong = new List<string>();
@@ -47,15 +49,16 @@ public class Hostile_input_sweep(PipelineFixture fixture)
         }
 
         Assert.True(wrong.Count == 0, $"{wrong.Count} of {probes.Count} answers were not a 4xx problem:\n{string.Join('\n', wrong.Take(30))}");
-        Assert.Equal(postgresBefore, await PostgresSnapshotAsync(campaign.Id, marker));
-        Assert.True(redisBefore.SameAs(await RedisSnapshot.TakeAsync(fixture, campaign.Id, 2)), "Redis changed");
+        Assert.Equal(postgresBefore, (await PostgresSnapshotAsync(campaign.Id, marker), await PostgresSnapshotAsync(ended.Id, marker)));
+        Assert.True(redisBefore.Item1.SameAs(await RedisSnapshot.TakeAsync(fixture, campaign.Id, 2)), "Redis changed");
+        Assert.True(redisBefore.Item2.SameAs(await RedisSnapshot.TakeAsync(fixture, ended.Id, 2)), "Redis of the ended campaign changed");
         await fixture.AssertNoOrphanStockAsync();
     }
 
     private async Task<string> PostgresSnapshotAsync(Guid campaignId, string marker)
     {
         await using var command = fixture.Database.CreateCommand(
-            "SELECT concat_ws('|', c.name, c.total_stock, c.sold, c.shard_count, c.starts_at, c.ends_at, c.inventory_loaded_at, " +
+            "SELECT concat_ws('|', c.name, c.total_stock, c.sold, c.shard_count, c.starts_at, c.ends_at, c.inventory_loaded_at, c.ended_at, c.settled_at, c.archived_at, " +
             "(SELECT count(*) FROM orders o WHERE o.campaign_id = c.id), (SELECT count(*) FROM campaigns m WHERE m.name LIKE $2 || '%')) " +
             "FROM campaigns c WHERE c.id = $1");
         command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = campaignId });
@@ -93,7 +96,7 @@ public class Hostile_input_sweep(PipelineFixture fixture)
         return request;
     }
 
-    private static IEnumerable<Probe> Generate(Guid campaign, string marker, string adminKey)
+    private static IEnumerable<Probe> Generate(Guid campaign, Guid ended, string marker, string adminKey)
     {
         const string json = "application/json";
         string[] badUsers = ["", " ", "   ", new string('u', 65), new string('u', 5000), "bad\u0001id", "tab\there", "nul\0id", "käufer", "用户", "😀", "\u007f", "a\u200bb"];
@@ -182,6 +185,28 @@ public class Hostile_input_sweep(PipelineFixture fixture)
             yield return new Probe("GET", $"/api/campaigns/{id}", null, null, null, null, null);
             yield return new Probe("GET", $"/api/campaigns/{id}/reconciliation", null, adminKey, null, null, null);
             yield return new Probe("POST", $"/api/campaigns/{id}/reconciliation", null, adminKey, null, null, null);
+            yield return new Probe("POST", $"/api/campaigns/{id}/end", null, adminKey, null, null, null);
+        }
+
+        // Ending what has ended, again and again, and buying from it: refused, and its end time never moves.
+        for (var i = 0; i < 5; i++)
+        {
+            yield return new Probe("POST", $"/api/campaigns/{ended}/end", null, adminKey, null, null, null);
+            yield return new Probe("POST", $"/api/campaigns/{ended}/end", null, adminKey, null, "{}"u8.ToArray(), json);
+            yield return new Probe("POST", $"/api/campaigns/{ended}/purchases", $"sweeper-{i}", null, null, null, null);
+        }
+
+        yield return new Probe("GET", $"/api/campaigns/{campaign}/end", null, adminKey, null, null, null);
+        yield return new Probe("PUT", $"/api/campaigns/{campaign}/end", null, adminKey, null, null, null);
+
+        // Unknown ids at volume, on every route that takes one: each a 404, none remembered for good.
+        for (var i = 0; i < 1_000; i++)
+        {
+            var unknown = Guid.NewGuid();
+            yield return new Probe("POST", $"/api/campaigns/{unknown}/purchases", $"sweeper-{i}", null, null, null, null);
+            yield return new Probe("GET", $"/api/campaigns/{unknown}", null, adminKey, null, null, null);
+            yield return new Probe("POST", $"/api/campaigns/{unknown}/end", null, adminKey, null, null, null);
+            yield return new Probe("GET", $"/api/reservations/{unknown}", $"sweeper-{i}", null, null, null, null);
         }
 
         foreach (var body in badCampaignBodies)
@@ -199,6 +224,7 @@ public class Hostile_input_sweep(PipelineFixture fixture)
             yield return new Probe("GET", $"/api/campaigns/{campaign}", null, key, null, null, null);
             yield return new Probe("POST", $"/api/campaigns/{campaign}/reconciliation", null, key, null, null, null);
             yield return new Probe("GET", $"/api/campaigns/{campaign}/reconciliation", null, key, null, null, null);
+            yield return new Probe("POST", $"/api/campaigns/{campaign}/end", null, key, null, null, null);
         }
 
         foreach (var key in badKeys)
