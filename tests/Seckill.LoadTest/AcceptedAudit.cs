@@ -30,10 +30,11 @@ public sealed record AcceptedAudit(
     /// <summary>
     /// Reasons for which a 202 may end without an order: the real inventory ran out, or the write was refused
     /// for that buyer. Anything else (expired by the sweeper, broker-unavailable, dead-lettered, …) is a
-    /// purchase the pipeline lost after promising it.
+    /// purchase the pipeline lost after promising it. A payment that expired is not among them: its order
+    /// stays, as payment-expired, so such a reservation is counted as ordered.
     /// </summary>
     public static readonly IReadOnlySet<string> RefusalReasons =
-        new HashSet<string>(["write-failed", "duplicate-buyer", "sold-out-in-database", "payment-expired"], StringComparer.Ordinal);
+        new HashSet<string>(["write-failed", "duplicate-buyer", "sold-out-in-database"], StringComparer.Ordinal);
 
     private const int Examples = 5;
 

@@ -2,14 +2,17 @@ using ScottPlot;
 
 namespace Seckill.LoadTest;
 
-/// <summary>Requests/s, accepted/s and orders written/s on the left axis, queue depth on the right, over time.</summary>
+/// <summary>
+/// Requests/s, accepted/s, orders written/s, payments/s and expiries/s on the left axis, queue depth on the
+/// right, over time; the resale waves show as the second hump of requests and orders.
+/// </summary>
 public static class Chart
 {
     public static string Write(IReadOnlyList<Sample> samples, double saleSeconds, string folder)
     {
         var path = Path.Combine(folder, "chart.png");
         var plot = new Plot();
-        plot.Title("Flash sale: load and drain");
+        plot.Title("Flash sale: load, drain, payments, expiry and resale");
         plot.XLabel("seconds since the sale started");
         plot.YLabel("per second");
         plot.Axes.Right.Label.Text = "queue depth (messages)";
@@ -18,6 +21,8 @@ public static class Chart
         AddRate(plot, seconds, samples.Select(s => s.RequestsPerSecond), "requests/s", Colors.Gray);
         AddRate(plot, seconds, samples.Select(s => s.AcceptedPerSecond), "accepted/s", Colors.Green);
         AddRate(plot, seconds, samples.Select(s => s.OrdersPerSecond), "orders written/s", Colors.Blue);
+        AddRate(plot, seconds, samples.Select(s => s.PaymentsPerSecond), "payments/s", Colors.Purple);
+        AddRate(plot, seconds, samples.Select(s => s.ExpiriesPerSecond), "expiries/s", Colors.Brown);
 
         var known = samples.Where(s => s.QueueDepth is not null).ToArray();
         var depth = plot.Add.ScatterLine(known.Select(s => s.Seconds).ToArray(), known.Select(s => (double)s.QueueDepth!.Value).ToArray(), Colors.OrangeRed);

@@ -8,14 +8,31 @@ namespace Seckill.LoadTest;
 
 public sealed record ShardView(int Index, long VirtualStock);
 
-public sealed record CampaignCounts(long Confirmed, long Pending, long Failed);
+/// <summary>Confirmed counts the live orders: awaiting payment plus paid (campaigns.sold).</summary>
+public sealed record CampaignCounts(long Confirmed, long Pending, long Failed, long AwaitingPayment, long Paid, long PaymentExpired);
 
 public sealed record NewCampaign(
     string Name,
     int Stock,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PaymentWindow);
 
-public sealed record CampaignView(Guid Id, string Name, int Stock, string Status, IReadOnlyList<ShardView> Shards, CampaignCounts Counts);
+/// <summary><paramref name="PaymentWindow"/> in seconds.</summary>
+public sealed record CampaignView(Guid Id, string Name, int Stock, string Status, int PaymentWindow, IReadOnlyList<ShardView> Shards, CampaignCounts Counts);
+
+public sealed record PaymentRequest(string PaymentReference);
+
+/// <summary>
+/// A reservation as its buyer reads it: the HTTP status (0 when none came) and, for a 200, its status
+/// (pending, awaiting-payment, paid, payment-expired, failed) and a failed one's reason.
+/// </summary>
+public readonly record struct ReservationAnswer(int HttpStatus, string? Status, string? Reason);
+
+/// <summary>
+/// One answer to a payment: the HTTP status (0 when none came), the problem code's id in <see cref="ProblemCodes"/>,
+/// and how long the intake asked to wait before retrying, when it said.
+/// </summary>
+public readonly record struct PaymentAnswer(int Status, int Code, TimeSpan? RetryAfter);
 
 /// <summary>
 /// One answer to a purchase: the HTTP status (0 when none came), the problem code's id in <see cref="ProblemCodes"/>,
@@ -69,11 +86,11 @@ public sealed class IntakeClient : IDisposable
         }
     }
 
-    public async Task<CampaignView> CreateCampaignAsync(string name, int stock, int? shards, CancellationToken cancellationToken)
+    public async Task<CampaignView> CreateCampaignAsync(string name, int stock, int? shards, int paymentWindowSeconds, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/campaigns", UriKind.Relative))
         {
-            Content = JsonContent.Create(new NewCampaign(name, stock, shards), options: Json),
+            Content = JsonContent.Create(new NewCampaign(name, stock, shards, paymentWindowSeconds), options: Json),
         };
         request.Headers.Add("X-Admin-Key", _adminKey);
         using var response = await _http.SendAsync(request, cancellationToken);
@@ -123,7 +140,74 @@ public sealed class IntakeClient : IDisposable
         }
     }
 
+    /// <summary>Never throws: a request that got no answer is HTTP status 0.</summary>
+    public async Task<ReservationAnswer> GetReservationAsync(Guid reservationId, string userId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/api/reservations/{reservationId}", UriKind.Relative));
+            request.Headers.TryAddWithoutValidation("X-User-Id", userId);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return new ReservationAnswer((int)response.StatusCode, null, null);
+            }
+
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+            return new ReservationAnswer(200, StringOf(document.RootElement, "status"), StringOf(document.RootElement, "reason"));
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ReservationAnswer(0, null, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
+        {
+            return new ReservationAnswer(0, null, null);
+        }
+    }
+
+    /// <summary>Never throws: a request that got no answer is status 0 with a transport code.</summary>
+    public async Task<PaymentAnswer> PayAsync(Guid reservationId, string userId, string paymentReference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/reservations/{reservationId}/payment", UriKind.Relative))
+            {
+                Content = JsonContent.Create(new PaymentRequest(paymentReference), options: Json),
+            };
+            request.Headers.TryAddWithoutValidation("X-User-Id", userId);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var status = (int)response.StatusCode;
+            if (status == (int)HttpStatusCode.OK)
+            {
+                return new PaymentAnswer(status, ProblemCodes.None, null);
+            }
+
+            var retryAfter = response.Headers.RetryAfter switch
+            {
+                { Delta: { } delta } => delta,
+                { Date: { } date } => date - DateTimeOffset.UtcNow,
+                _ => (TimeSpan?)null,
+            };
+            return new PaymentAnswer(status, await ReadProblemCodeAsync(response, cancellationToken), retryAfter);
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new PaymentAnswer(0, ProblemCodes.Timeout, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            return new PaymentAnswer(0, ProblemCodes.ConnectionFailed, null);
+        }
+    }
+
     public void Dispose() => _http.Dispose();
+
+    private static string? StringOf(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 
     /// <summary>The id at the end of <c>/api/reservations/{id}</c>.</summary>
     private static Guid? ReservationIdOf(Uri? location)

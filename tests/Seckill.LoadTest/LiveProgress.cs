@@ -4,7 +4,7 @@ using Spectre.Console;
 namespace Seckill.LoadTest;
 
 /// <summary>Shows progress while the sale and the drain run: a live table on a terminal, plain lines otherwise.</summary>
-public sealed class LiveProgress(SaleProgress progress, Sampler sampler, bool live)
+public sealed class LiveProgress(SaleProgress progress, Sampler sampler, Checkout checkout, bool live)
 {
     private static readonly TimeSpan LiveRefresh = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan PlainRefresh = TimeSpan.FromSeconds(1);
@@ -41,7 +41,7 @@ public sealed class LiveProgress(SaleProgress progress, Sampler sampler, bool li
     {
         var latest = sampler.Latest;
         var table = new Table().Border(TableBorder.Rounded).HideHeaders()
-            .Title(latest?.Phase == "drain" ? "draining" : "selling")
+            .Title(Markup.Escape(progress.Phase))
             .AddColumn("figure").AddColumn(new TableColumn("value").Width(40));
         table.AddRow("elapsed", Format($"{progress.Clock.Seconds:F1} s"));
         table.AddRow("sent / in flight", Format($"{progress.SentCount:N0} / {progress.InFlight:N0}"));
@@ -52,7 +52,9 @@ public sealed class LiveProgress(SaleProgress progress, Sampler sampler, bool li
         table.AddRow("queue depth", Optional(latest?.QueueDepth));
         table.AddRow("orders written", Optional(latest?.OrdersWritten));
         table.AddRow("pending tokens", Optional(latest?.UnfinishedTokens));
-        if (latest?.Phase == "drain")
+        table.AddRow("paid / awaiting / expired", Format($"{Optional(latest?.Paid)} / {Optional(latest?.AwaitingPayment)} / {Optional(latest?.PaymentExpired)}"));
+        table.AddRow("winners: polling / paid / not paying / other", Format($"{checkout.WaitingForOrder:N0} / {checkout.Paid:N0} / {checkout.LettingExpire:N0} / {checkout.Otherwise:N0}"));
+        if (progress.Phase.Contains("drain", StringComparison.Ordinal))
         {
             // A slow drain is waited for while it moves; this shows how close a stuck one is to being given up.
             table.AddRow("last progress", Format($"{Math.Max(0, progress.Clock.Seconds - sampler.ProgressAt):F0} s ago"));
@@ -66,10 +68,11 @@ public sealed class LiveProgress(SaleProgress progress, Sampler sampler, bool li
         var latest = sampler.Latest;
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"[{latest?.Phase ?? "sale"}] t={progress.Clock.Seconds:F1}s sent={progress.SentCount} in-flight={progress.InFlight} " +
+            $"[{progress.Phase}] t={progress.Clock.Seconds:F1}s sent={progress.SentCount} in-flight={progress.InFlight} " +
             $"answers={Statuses()} accepted={progress.AcceptedCount} req/s={latest?.RequestsPerSecond ?? 0:F0} " +
             $"p99={progress.P99Milliseconds:F1}ms queue={Optional(latest?.QueueDepth)} orders={Optional(latest?.OrdersWritten)} " +
-            $"pending={Optional(latest?.UnfinishedTokens)} last-progress={Math.Max(0, progress.Clock.Seconds - sampler.ProgressAt):F0}s-ago");
+            $"pending={Optional(latest?.UnfinishedTokens)} paid={Optional(latest?.Paid)} awaiting={Optional(latest?.AwaitingPayment)} " +
+            $"expired={Optional(latest?.PaymentExpired)} polling={checkout.WaitingForOrder} last-progress={Math.Max(0, progress.Clock.Seconds - sampler.ProgressAt):F0}s-ago");
     }
 
     private string Statuses()

@@ -27,6 +27,10 @@ public sealed record LoadOptions
     public double DrainTimeoutSeconds { get; init; }
     public string? OutDir { get; init; }
     public bool NoLive { get; init; }
+    public double PayShare { get; init; } = 0.8;
+    public double PayDelayMaxSeconds { get; init; } = 5;
+    public int PaymentWindowSeconds { get; init; } = 600;
+    public int ResaleWaves { get; init; } = 1;
 
     public int RepeatRequests => (int)Math.Round(Buyers * Repeats);
 
@@ -47,6 +51,8 @@ public sealed record LoadOptions
           --stock N                units of the new campaign (default 10000)
           --shards M               shards of the new campaign (default: omitted, the intake uses one
                                    shard per Redis endpoint)
+          --payment-window S       seconds a winner has to pay once its order is written (30 to 86400,
+                                   default 600); an existing campaign keeps its own
           --buyers N             distinct buyers buyer-000000 … (default 100000)
           --repeats F            extra requests from buyers already seen, as a fraction of --buyers
                                  (default 0.05); shuffled in with a fixed seed
@@ -56,6 +62,16 @@ public sealed record LoadOptions
           --rate R               requests/s for constant and ramp (default 2000)
           --ramp-seconds S       default 10
           --concurrency C        max requests in flight (default 256)
+          --pay-share F          share of the winners that pay (0 to 1, default 0.8); the rest let the
+                                 payment deadline pass, so their units return to the shards
+          --pay-delay-max S      each winner polls its reservation until its order is written, then a
+                                 payer waits a random delay in [0, S] seconds and pays (default 5)
+          --resale-waves N       after the sale, wait until no order awaits payment (every payer paid,
+                                 every other order expired and its unit returned), then send the buyers
+                                 who were told sold-out again, until one is told sold-out anew; repeated
+                                 N times (0 to 10, default 1). The last wave's winners all pay, so the
+                                 run ends with nothing left to expire. Each wave waits out the payment
+                                 window: with the default 600 s window that is 10 minutes a wave
           --drain-stall S        give the drain up after S seconds without progress: no order written, no
                                  pending token settled, no change in the queue depth (default 60). A
                                  rate-limited drain may take minutes and is waited for as long as it moves;
@@ -66,15 +82,25 @@ public sealed record LoadOptions
           --no-live              plain progress lines (automatic when stdout is not a terminal)
           -h, --help             this text
 
-        Drained means: queue seckill-orders empty, every shard's pending-token counter 0, and
-        campaigns.sold unchanged for 1 s.
+        Drained means: queue seckill-orders empty, every shard's pending-token counter 0, and the
+        number of orders unchanged for 1 s. The sale and every resale wave are drained.
 
-        Checks: drain complete;
-                I1 orders ≤ stock (no oversell) and campaigns.sold == orders;
-                I2 orders == distinct buyers with orders;
-                I3 stock == orders + Σ virtual stock of the shards;
-                every 202 accounted: each 202's reservation id has an order, or its token ended failed with
-                  an explicit refusal (write-failed, duplicate-buyer, sold-out-in-database, payment-expired);
+        An order is awaiting-payment, paid or payment-expired; an expired order's unit goes back to its
+        shard and may be sold again (resold). Resold units: orders written for reservations accepted in
+        a resale wave, i.e. units released by expiry and sold again.
+
+        Checks: drain complete (and, before each resale wave, the payment window closed);
+                I1 campaigns.sold == paid + awaiting-payment ≤ stock (no oversell);
+                I2 one order per buyer: orders of any status == distinct buyers with orders (a buyer
+                  whose order expired may not buy again);
+                I3 stock == paid + awaiting-payment + Σ virtual stock of the shards (every unit is paid
+                  for, held for a payment, or on sale);
+                expired units returned: every payment-expired order has its unit back (unit_returned_at)
+                  and orders of any status ≤ stock + those units (a released unit is sold again at most once);
+                payments recorded: every 200 to a payment is a paid order, every payment-expired answer an
+                  expired order, and no order of a winner that did not pay is paid;
+                every 202 accounted: each 202's reservation id has an order (of any status), or its token
+                  ended failed with an explicit refusal (write-failed, duplicate-buyer, sold-out-in-database);
                   accepted == orders + refused, per reservation. Orders whose reservation no 202 named
                   (e.g. a client-side timeout that was written) are reported, not failed.
 
@@ -147,6 +173,10 @@ public sealed record LoadOptions
                 "--rate" => options with { Rate = ParseDouble(name, Value(), 0.001, 10_000_000) },
                 "--ramp-seconds" => options with { RampSeconds = ParseDouble(name, Value(), 0.001, 86_400) },
                 "--concurrency" => options with { Concurrency = ParseInt(name, Value(), 1, 100_000) },
+                "--payment-window" => options with { PaymentWindowSeconds = ParseInt(name, Value(), 30, 86_400) },
+                "--pay-share" => options with { PayShare = ParseDouble(name, Value(), 0, 1) },
+                "--pay-delay-max" => options with { PayDelayMaxSeconds = ParseDouble(name, Value(), 0, 3_600) },
+                "--resale-waves" => options with { ResaleWaves = ParseInt(name, Value(), 0, 10) },
                 "--drain-stall" => options with { DrainStallSeconds = ParseDouble(name, Value(), 1, 86_400) },
                 "--drain-timeout" => options with { DrainTimeoutSeconds = ParseDouble(name, Value(), 0, 86_400) },
                 "--out" => options with { OutDir = Value() },
@@ -154,9 +184,9 @@ public sealed record LoadOptions
             };
         }
 
-        if (options.CampaignId is not null && (seen.Contains("--stock") || seen.Contains("--shards")))
+        if (options.CampaignId is not null && (seen.Contains("--stock") || seen.Contains("--shards") || seen.Contains("--payment-window")))
         {
-            throw new UsageException("--stock and --shards describe a new campaign; they cannot be combined with --campaign.");
+            throw new UsageException("--stock, --shards and --payment-window describe a new campaign; they cannot be combined with --campaign.");
         }
 
         if (options.Pattern == SalePattern.Burst && (seen.Contains("--rate") || seen.Contains("--ramp-seconds")))

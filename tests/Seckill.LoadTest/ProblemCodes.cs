@@ -20,7 +20,16 @@ public sealed class ProblemCodes
         "", "(timeout)", "(connection failed)", "(no problem code)",
         "sold-out", "already-purchased", "throttled", "broker-unavailable", "busy", "not-found",
         "not-started", "ended", "invalid-request", "unauthorized", "body-too-large", "unsupported-media-type",
+        "not-ready", "already-paid", "payment-expired", "reservation-failed",
     ];
+
+    // Looked up rather than numbered by hand, so a code inserted above cannot shift them; declared after Known,
+    // which static initialisation (in textual order) needs filled first.
+    public static readonly int SoldOut = Array.IndexOf(Known, "sold-out");
+    public static readonly int NotReady = Array.IndexOf(Known, "not-ready");
+    public static readonly int AlreadyPaid = Array.IndexOf(Known, "already-paid");
+    public static readonly int PaymentExpired = Array.IndexOf(Known, "payment-expired");
+    public static readonly int ReservationFailed = Array.IndexOf(Known, "reservation-failed");
 
     private static readonly byte[][] KnownUtf8 = [.. Known.Select(Encoding.UTF8.GetBytes)];
 

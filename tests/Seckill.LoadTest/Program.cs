@@ -47,28 +47,29 @@ static async Task<int> RunAsync(LoadOptions options)
 
     var campaign = options.CampaignId is { } existing
         ? await intake.GetCampaignAsync(existing, cancellationToken)
-        : await intake.CreateCampaignAsync($"load test {startedAt:yyyy-MM-dd HH:mm:ss}", options.Stock, options.Shards, cancellationToken);
+        : await intake.CreateCampaignAsync($"load test {startedAt:yyyy-MM-dd HH:mm:ss}", options.Stock, options.Shards, options.PaymentWindowSeconds, cancellationToken);
+    // An intake that does not name the window (0) is taken at the generator's word, which only bounds a wait.
+    var paymentWindow = campaign.PaymentWindow > 0 ? campaign.PaymentWindow : options.PaymentWindowSeconds;
     var row = await probe.ReadCampaignAsync(campaign.Id, cancellationToken)
         ?? throw new ServiceUnavailableException($"Campaign {campaign.Id} is not in PostgreSQL: is the intake using the same database as the env file?");
     // An existing campaign may hold orders already: they are neither this run's 202s nor orders it failed to explain.
     var ordersBefore = await probe.OrderReservationIdsAsync(campaign.Id, cancellationToken);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"campaign {campaign.Id}  stock {row.TotalStock}  shards {row.ShardCount}  status {campaign.Status}  ({(options.CampaignId is null ? "created" : "existing")})"));
+        $"campaign {campaign.Id}  stock {row.TotalStock}  shards {row.ShardCount}  payment window {paymentWindow} s  status {campaign.Status}  ({(options.CampaignId is null ? "created" : "existing")})"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"sale: {options.Buyers} buyers + {options.RepeatRequests} repeats, pattern {options.Pattern.ToString().ToLowerInvariant()}, concurrency {options.Concurrency} → {options.Intake}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"checkout: {options.PayShare:P0} of winners pay within {options.PayDelayMaxSeconds} s of their order, the rest let it expire; {options.ResaleWaves} resale wave(s), each after the {paymentWindow} s window"));
 
     var progress = new SaleProgress(new SaleClock());
     var sampler = new Sampler(progress, probe, campaign.Id, row.ShardCount);
     using var stopSampling = new CancellationTokenSource();
     var sampling = sampler.RunAsync(stopSampling.Token);
     var runner = new SaleRunner(intake, campaign.Id, options, progress);
+    using var checkout = new Checkout(intake, options);
+    var scenario = new SaleScenario(runner, checkout, sampler, probe, progress, options, campaign.Id, row.ShardCount, paymentWindow);
 
-    var (sale, (drain, gaveUp)) = await new LiveProgress(progress, sampler, live).RunAsync(async () =>
-    {
-        var result = await runner.RunAsync(cancellationToken);
-        var lastAnswerAt = SaleClock.ToSeconds(result.LastAnswerAt);
-        return (result, await sampler.WaitForDrainAsync(lastAnswerAt, options.DrainStallSeconds, options.DrainTimeoutSeconds, cancellationToken));
-    });
+    var result = await new LiveProgress(progress, sampler, checkout, live).RunAsync(() => scenario.RunAsync(cancellationToken));
 
     await stopSampling.CancelAsync();
     await sampling;
@@ -78,23 +79,26 @@ static async Task<int> RunAsync(LoadOptions options)
         finalRow.TotalStock,
         finalRow.ShardCount,
         finalRow.Sold,
+        Math.Max(sampler.MaxSold, finalRow.Sold),
         await probe.CountOrdersAsync(campaign.Id, cancellationToken),
         ordersBefore.Count,
         await probe.VirtualStockAsync(campaign.Id, finalRow.ShardCount));
-    var audit = await AcceptedAudit.ReadAsync(probe, campaign.Id, finalRow.ShardCount, sale.Answers, ordersBefore, cancellationToken);
+    var audit = await AcceptedAudit.ReadAsync(probe, campaign.Id, finalRow.ShardCount, result.AllAnswers, ordersBefore, cancellationToken);
+    var orderStatuses = await probe.OrderStatusesAsync(campaign.Id, cancellationToken);
     var runSettings = new RunSettings(
         options.Intake.ToString(), options.Pattern.ToString().ToLowerInvariant(), options.Buyers, options.RepeatRequests, options.Rate,
-        options.RampSeconds, options.Concurrency, options.DrainStallSeconds, options.DrainTimeoutSeconds, SaleRunner.Seed);
+        options.RampSeconds, options.Concurrency, options.DrainStallSeconds, options.DrainTimeoutSeconds, SaleRunner.Seed,
+        options.PayShare, options.PayDelayMaxSeconds, paymentWindow, options.ResaleWaves);
     var report = LoadReport.Build(
-        startedAt, runSettings, campaign.Id, stores, sale, intake.Codes,
-        drain ?? new DrainTimes(gaveUp!.At, gaveUp.At), gaveUp, audit, sampler.OrdersChangedAt, sampler.ProbeFailures, sampler.Samples);
+        startedAt, runSettings, campaign.Id, stores, result, intake.Codes,
+        audit, orderStatuses, checkout.Attempts, sampler.OrdersChangedAt, sampler.ProbeFailures, sampler.Samples);
     report.Print();
 
     Directory.CreateDirectory(outDir);
     var reportPath = Path.Combine(outDir, "report.json");
     await report.WriteJsonAsync(reportPath, cancellationToken);
     var chartPath = Chart.Write(report.TimeSeries, report.SaleSeconds, outDir);
-    AnsiConsole.MarkupLine(report.Passed ? "[green]all checks PASS[/]" : drain is null ? "[red]the drain did not complete; a check FAILED[/]" : "[red]a check FAILED[/]");
+    AnsiConsole.MarkupLine(report.Passed ? "[green]all checks PASS[/]" : report.Drained ? "[red]a check FAILED[/]" : "[red]the drain did not complete; a check FAILED[/]");
     Console.WriteLine($"report: {reportPath}");
     Console.WriteLine($"chart:  {chartPath}");
     return report.Passed ? 0 : 1;

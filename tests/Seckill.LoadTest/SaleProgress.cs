@@ -24,8 +24,16 @@ public sealed class SaleProgress(SaleClock clock)
     private long _sent;
     private long _answered;
     private long _accepted;
+    private string _phase = "sale";
 
     public SaleClock Clock => clock;
+
+    /// <summary>What the run is doing: the sample's phase and the live display's title.</summary>
+    public string Phase
+    {
+        get => Volatile.Read(ref _phase);
+        set => Volatile.Write(ref _phase, value);
+    }
 
     public long SentCount => Interlocked.Read(ref _sent);
 

@@ -1,17 +1,30 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Seckill.LoadTest;
 
 /// <summary>
 /// One request's outcome; <see cref="CompletedAt"/> is in Stopwatch ticks since the sale started. A 202 keeps
-/// its reservation id so the report can find its order (or its token) after the drain.
+/// its reservation id so the report can find its order (or its token) after the drain, and its buyer, who
+/// reads and pays for it.
 /// </summary>
-public readonly record struct AnswerRecord(short Status, short Code, long LatencyTicks, long CompletedAt, Guid ReservationId);
+public readonly record struct AnswerRecord(short Status, short Code, long LatencyTicks, long CompletedAt, Guid ReservationId, int Buyer);
 
-public sealed record SaleResult(AnswerRecord[] Answers, long LastAnswerAt);
+/// <summary>The answers of one wave of buyers, in sending order; a wave stopped early holds only what it sent.</summary>
+public sealed record SaleResult(AnswerRecord[] Answers, long LastAnswerAt)
+{
+    public IEnumerable<Winner> Winners => Answers
+        .Where(a => a.Status == 202 && a.ReservationId != Guid.Empty)
+        .Select(a => new Winner(a.Buyer, a.ReservationId));
+}
 
-/// <summary>Fires the sale: every buyer once, plus the repeats, paced by the pattern and capped by the concurrency.</summary>
+public readonly record struct Winner(int Buyer, Guid ReservationId);
+
+/// <summary>
+/// Fires the sale: every buyer once, plus the repeats, paced by the pattern and capped by the concurrency;
+/// and the resale waves: buyers coming back, all at once, until the campaign is sold out again.
+/// </summary>
 public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions options, SaleProgress progress)
 {
     /// <summary>Fixed so two runs with the same options send the same sequence.</summary>
@@ -51,15 +64,26 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
 
     public static string UserId(int buyer) => string.Create(CultureInfo.InvariantCulture, $"buyer-{buyer:D6}");
 
-    public async Task<SaleResult> RunAsync(CancellationToken cancellationToken)
+    public Task<SaleResult> RunAsync(CancellationToken cancellationToken) =>
+        RunAsync(Plan(options.Buyers, options.RepeatRequests, Seed), DueSeconds, untilSoldOut: false, cancellationToken);
+
+    /// <summary>
+    /// Sends <paramref name="buyers"/> as a burst and stops sending at the first sold-out answer: the units
+    /// released by expiry are gone again, and the buyers not sent yet would only be told so.
+    /// </summary>
+    public Task<SaleResult> RunResaleAsync(int[] buyers, CancellationToken cancellationToken) =>
+        RunAsync(buyers, _ => 0, untilSoldOut: true, cancellationToken);
+
+    private async Task<SaleResult> RunAsync(int[] plan, Func<int, double> dueSeconds, bool untilSoldOut, CancellationToken cancellationToken)
     {
-        var plan = Plan(options.Buyers, options.RepeatRequests, Seed);
         var answers = new AnswerRecord[plan.Length];
-        var slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        using var slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
         var start = progress.Clock.Start;
-        for (var i = 0; i < plan.Length; i++)
+        var soldOut = new StrongBox<bool>();
+        var sent = 0;
+        for (; sent < plan.Length && !(untilSoldOut && Volatile.Read(ref soldOut.Value)); sent++)
         {
-            var wait = DueSeconds(i) - progress.Clock.Seconds;
+            var wait = dueSeconds(sent) - progress.Clock.Seconds;
             // Sleeping under ~2 ms is not possible with the timer; sending that little early keeps the mean rate exact.
             if (wait > 0.002)
             {
@@ -68,7 +92,7 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
 
             await slots.WaitAsync(cancellationToken);
             progress.Sent();
-            _ = SendAsync(i, UserId(plan[i]), answers, slots, start, cancellationToken);
+            _ = SendAsync(sent, plan[sent], answers, slots, soldOut, start, cancellationToken);
         }
 
         for (var i = 0; i < options.Concurrency; i++)
@@ -76,6 +100,7 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
             await slots.WaitAsync(cancellationToken);
         }
 
+        Array.Resize(ref answers, sent);
         return new SaleResult(answers, answers.Length == 0 ? 0 : answers.Max(a => a.CompletedAt));
     }
 
@@ -89,15 +114,20 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
         _ => 0,
     };
 
-    private async Task SendAsync(int index, string userId, AnswerRecord[] answers, SemaphoreSlim slots, long start, CancellationToken cancellationToken)
+    private async Task SendAsync(
+        int index, int buyer, AnswerRecord[] answers, SemaphoreSlim slots, StrongBox<bool> soldOut, long start, CancellationToken cancellationToken)
     {
         try
         {
             var sentAt = Stopwatch.GetTimestamp();
-            var answer = await intake.PurchaseAsync(_purchaseUri, userId, cancellationToken);
+            var answer = await intake.PurchaseAsync(_purchaseUri, UserId(buyer), cancellationToken);
             var answeredAt = Stopwatch.GetTimestamp();
-            answers[index] = new AnswerRecord((short)answer.Status, (short)answer.Code, answeredAt - sentAt, answeredAt - start, answer.ReservationId);
+            answers[index] = new AnswerRecord((short)answer.Status, (short)answer.Code, answeredAt - sentAt, answeredAt - start, answer.ReservationId, buyer);
             progress.Answered(answer, answeredAt - sentAt);
+            if (answer.Code == ProblemCodes.SoldOut)
+            {
+                Volatile.Write(ref soldOut.Value, true);
+            }
         }
         finally
         {

@@ -2,16 +2,27 @@ using System.Globalization;
 
 namespace Seckill.LoadTest;
 
-/// <summary>One point of the time series; rates are over the interval since the previous sample.</summary>
+/// <summary>
+/// One point of the time series; rates are over the interval since the previous sample. Orders written
+/// counts orders of every status; campaigns.sold only the live ones (awaiting payment or paid).
+/// </summary>
 public sealed record Sample(
     double Seconds,
     string Phase,
     double RequestsPerSecond,
     double AcceptedPerSecond,
     double OrdersPerSecond,
+    double PaymentsPerSecond,
+    double ExpiriesPerSecond,
     long? QueueDepth,
     long? OrdersWritten,
-    long? UnfinishedTokens);
+    long? Sold,
+    long? Paid,
+    long? PaymentExpired,
+    long? UnfinishedTokens)
+{
+    public long? AwaitingPayment => Sold - Paid;
+}
 
 /// <summary>When the pipeline had drained, and when that was confirmed; seconds since the sale started.</summary>
 /// <param name="DrainedAt">The last order written and no token left pending on any shard.</param>
@@ -25,8 +36,9 @@ public readonly record struct DrainTimes(double DrainedAt, double ConfirmedAt);
 public sealed record DrainGiveUp(string Reason, double At);
 
 /// <summary>
-/// Samples every 250 ms through the sale and the drain, and decides when the pipeline has drained:
-/// queue empty, every shard's pending counter 0, and campaigns.sold unchanged for 1 s.
+/// Samples every 250 ms through the whole run, and decides when the pipeline has drained: queue empty,
+/// every shard's pending counter 0, and the number of orders unchanged for 1 s. Orders, not campaigns.sold:
+/// an expiry lowers sold while the pipeline may be idle.
 /// </summary>
 public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campaignId, int shardCount)
 {
@@ -45,8 +57,11 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
 
     public Sample? Latest { get; private set; }
 
-    /// <summary>When campaigns.sold last changed, in seconds since the sale started; null while it has not.</summary>
+    /// <summary>When the number of orders last changed, in seconds since the sale started; null while it has not.</summary>
     public double? OrdersChangedAt { get; private set; }
+
+    /// <summary>The highest campaigns.sold any sample read: I1 is owed at every moment, not only at the end.</summary>
+    public long MaxSold { get; private set; }
 
     public int ProbeFailures { get; private set; }
 
@@ -105,7 +120,7 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
         var previousAt = clock.Seconds;
         long previousSent = 0;
         long previousAccepted = 0;
-        long? previousSold = null;
+        OrderProgress? previousOrders = null;
         long? queueDepth = null;
         long? previousUnfinished = null;
         long? previousQueueDepth = null;
@@ -116,11 +131,11 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
                 var now = clock.Seconds;
                 var sent = progress.SentCount;
                 var accepted = progress.AcceptedCount;
-                var sold = await TryRead(() => probe.SoldAsync(campaignId, cancellationToken)) ?? previousSold;
-                var unfinished = await TryRead(() => probe.UnfinishedTokensAsync(campaignId, shardCount));
+                var orders = await TryRead(() => probe.OrderProgressAsync(campaignId, cancellationToken)) ?? previousOrders;
+                var unfinished = await TryRead<long?>(async () => await probe.UnfinishedTokensAsync(campaignId, shardCount));
                 if (now - _queueDepthReadAt >= QueueDepthIntervalSeconds)
                 {
-                    var depth = await TryRead(() => probe.QueueDepthAsync(cancellationToken));
+                    var depth = await TryRead<long?>(async () => await probe.QueueDepthAsync(cancellationToken));
                     if (depth is not null)
                     {
                         queueDepth = depth;
@@ -128,14 +143,17 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
                     }
                 }
 
-                if (sold != previousSold && previousSold is not null)
+                var ordersChanged = orders is not null && previousOrders is not null && orders.Orders != previousOrders.Orders;
+                if (ordersChanged)
                 {
                     OrdersChangedAt = now;
                 }
 
+                MaxSold = Math.Max(MaxSold, orders?.Sold ?? 0);
+
                 // Any movement counts: orders written, tokens settled (expired or failed ones write no order) or
                 // messages leaving the queue. A failed read is no evidence either way.
-                if ((sold is not null && previousSold is not null && sold != previousSold)
+                if (ordersChanged
                     || (unfinished is not null && previousUnfinished is not null && unfinished != previousUnfinished)
                     || (queueDepth is not null && previousQueueDepth is not null && queueDepth != previousQueueDepth))
                 {
@@ -146,14 +164,20 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
 
                 var elapsed = now - previousAt;
                 var drained = Volatile.Read(ref _drained);
+                var before = previousOrders ?? orders;
                 var sample = new Sample(
                     Math.Round(now, 3),
-                    drained is null ? "sale" : "drain",
+                    progress.Phase,
                     Rate(sent - previousSent, elapsed),
                     Rate(accepted - previousAccepted, elapsed),
-                    Rate((sold ?? 0) - (previousSold ?? sold ?? 0), elapsed),
+                    Rate((orders?.Orders ?? 0) - (before?.Orders ?? 0), elapsed),
+                    Rate((orders?.Paid ?? 0) - (before?.Paid ?? 0), elapsed),
+                    Rate((orders?.PaymentExpired ?? 0) - (before?.PaymentExpired ?? 0), elapsed),
                     queueDepth,
-                    sold,
+                    orders?.Orders,
+                    orders?.Sold,
+                    orders?.Paid,
+                    orders?.PaymentExpired,
                     unfinished);
                 lock (_samplesLock)
                 {
@@ -164,11 +188,11 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
                 previousAt = now;
                 previousSent = sent;
                 previousAccepted = accepted;
-                previousSold = sold;
+                previousOrders = orders;
                 previousUnfinished = unfinished ?? previousUnfinished;
                 previousQueueDepth = queueDepth;
 
-                if (drained is not null
+                if (drained is not null && !drained.Task.IsCompleted
                     && queueDepth == 0 && _queueDepthReadAt > _drainFrom
                     && unfinished == 0
                     && now - _drainFrom >= 1 && now - (OrdersChangedAt ?? 0) >= 1)
@@ -186,7 +210,7 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
     private static double Rate(long delta, double seconds) => seconds > 0 ? Math.Round(delta / seconds, 1) : 0;
 
     /// <summary>A failed read is a gap in the chart, not the end of the run; the drain waits for a good one.</summary>
-    private async Task<long?> TryRead(Func<Task<long>> read)
+    private async Task<T?> TryRead<T>(Func<Task<T>> read)
     {
         try
         {
@@ -195,7 +219,7 @@ public sealed class Sampler(SaleProgress progress, StoreProbe probe, Guid campai
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
             ProbeFailures++;
-            return null;
+            return default;
         }
     }
 }

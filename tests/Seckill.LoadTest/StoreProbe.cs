@@ -8,7 +8,19 @@ namespace Seckill.LoadTest;
 
 public sealed record CampaignRow(long Sold, long TotalStock, int ShardCount);
 
-public sealed record OrderCounts(long Orders, long DistinctBuyers);
+/// <summary>
+/// The campaign's orders by status. Live orders (awaiting payment or paid) hold a unit; an expired one gave its
+/// unit back once <c>unit_returned_at</c> is set, counted by <see cref="ExpiredNotReturned"/> while it is not.
+/// </summary>
+public sealed record OrderCounts(long Orders, long DistinctBuyers, long AwaitingPayment, long Paid, long PaymentExpired, long ExpiredNotReturned)
+{
+    public long Live => AwaitingPayment + Paid;
+
+    public long UnitsReturned => PaymentExpired - ExpiredNotReturned;
+}
+
+/// <summary>What the sampler follows: campaigns.sold and the orders written, paid and expired so far.</summary>
+public sealed record OrderProgress(long Sold, long Orders, long Paid, long PaymentExpired);
 
 /// <summary>A reservation token's fields as stored on its shard; <see cref="State"/> is null when there is no token.</summary>
 public sealed record TokenView(string? State, string? Reason, string? OrderId);
@@ -113,11 +125,48 @@ public sealed class StoreProbe : IAsyncDisposable
 
     public async Task<OrderCounts> CountOrdersAsync(Guid campaignId, CancellationToken cancellationToken)
     {
-        await using var command = _postgres.CreateCommand("SELECT count(*), count(DISTINCT user_id) FROM orders WHERE campaign_id = $1");
+        await using var command = _postgres.CreateCommand("""
+            SELECT count(*), count(DISTINCT user_id),
+                   count(*) FILTER (WHERE status = 'awaiting-payment'),
+                   count(*) FILTER (WHERE status = 'paid'),
+                   count(*) FILTER (WHERE status = 'payment-expired'),
+                   count(*) FILTER (WHERE status = 'payment-expired' AND unit_returned_at IS NULL)
+            FROM orders WHERE campaign_id = $1
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new OrderCounts(reader.GetInt64(0), reader.GetInt64(1));
+        return new OrderCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5));
+    }
+
+    /// <summary>One statement, so sold and the order counts are of the same snapshot.</summary>
+    public async Task<OrderProgress> OrderProgressAsync(Guid campaignId, CancellationToken cancellationToken)
+    {
+        await using var command = _postgres.CreateCommand("""
+            SELECT (SELECT sold FROM campaigns WHERE id = $1), count(*),
+                   count(*) FILTER (WHERE status = 'paid'),
+                   count(*) FILTER (WHERE status = 'payment-expired')
+            FROM orders WHERE campaign_id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new OrderProgress(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    }
+
+    /// <summary>The status of every order of the campaign, by reservation id.</summary>
+    public async Task<Dictionary<Guid, string>> OrderStatusesAsync(Guid campaignId, CancellationToken cancellationToken)
+    {
+        await using var command = _postgres.CreateCommand("SELECT reservation_id, status FROM orders WHERE campaign_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
+        var statuses = new Dictionary<Guid, string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            statuses[reader.GetGuid(0)] = reader.GetString(1);
+        }
+
+        return statuses;
     }
 
     /// <summary>The reservation id of every order of the campaign.</summary>
