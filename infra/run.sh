@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # README's main command: a whole simulated flash sale on the local default.
-# Services up, schema migrated, intake and workers started, a campaign created and a crowd of
-# buyers sent at it by the load generator; then the report, the chart and the URLs are printed
-# and everything stays up for exploration until Ctrl-C, which stops what this script started
-# (the services keep running: bash infra/services.sh stop).
+# Services up, schema migrated, intake and workers started, a campaign created with a 30 s payment
+# window and a crowd of buyers sent at it by the load generator; the winners pay (a --pay-share of
+# them, default 0.8) or let the deadline pass, and once the window has closed the buyers told
+# sold-out come back for the units expiry released. Then the report, the chart and the URLs are
+# printed and everything stays up for exploration until Ctrl-C, which stops what this script
+# started (the services keep running: bash infra/services.sh stop).
 #
 #   bash infra/run.sh [--stock N] [--buyers N] [--shards M] [--workers K] [--worker-rate R]
-#                     [--no-sale] [--detach]
+#                     [--pay-share F] [--no-sale] [--detach]
 #   bash infra/run.sh stop      stop an intake and workers left running by --detach (SIGTERM; a process
 #                               still running after SECKILL_STOP_TIMEOUT seconds, default 45, is reported
 #                               with its pid and the command exits 1)
@@ -19,6 +21,8 @@ cd "$root"
 
 # The worker rate defaults to one given in the environment, which the workers' own variable below would otherwise override.
 stock=10000 buyers=100000 shards=4 workers=2 worker_rate=${Seckill__Worker__MaxOrdersPerSecond:-0} sale=1 detach=0 command=start
+# Short, so expiry and resale happen within the demo: the run waits about the window plus ~20 s more.
+pay_share=0.8 payment_window=30
 while [ $# -gt 0 ]; do
   case "$1" in
     --stock) stock=$2; shift 2 ;;
@@ -26,16 +30,18 @@ while [ $# -gt 0 ]; do
     --shards) shards=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --worker-rate) worker_rate=$2; shift 2 ;;
+    --pay-share) pay_share=$2; shift 2 ;;
     --no-sale) sale=0; shift ;;
     --detach) detach=1; shift ;;
     stop) command=stop; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 for value in "$stock" "$buyers" "$shards" "$workers" "$worker_rate"; do
   [[ $value =~ ^[0-9]+$ ]] || { echo "not a whole number: $value" >&2; exit 2; }
 done
+[[ $pay_share =~ ^(0(\.[0-9]+)?|1(\.0+)?|\.[0-9]+)$ ]] || { echo "--pay-share must be a number from 0 to 1: $pay_share" >&2; exit 2; }
 
 port=${SECKILL_INTAKE_PORT:-5080}
 url="http://127.0.0.1:${port}"
@@ -124,7 +130,8 @@ echo "intake: $url   workers: $workers (rate per process: ${worker_rate:-0}/s, 0
 
 if [ "$sale" = 1 ]; then
   dotnet tests/Seckill.LoadTest/bin/Release/net10.0/Seckill.LoadTest.dll \
-    --intake "$url" --env-file "$env_file" --stock "$stock" --shards "$shards" --buyers "$buyers" || true
+    --intake "$url" --env-file "$env_file" --stock "$stock" --shards "$shards" --buyers "$buyers" \
+    --payment-window "$payment_window" --pay-share "$pay_share" || true
 fi
 
 cat <<EOT
