@@ -71,7 +71,8 @@ public sealed record LoadOptions
                                  who were told sold-out again, until one is told sold-out anew; repeated
                                  N times (0 to 10, default 1). The last wave's winners all pay, so the
                                  run ends with nothing left to expire. Each wave waits out the payment
-                                 window: with the default 600 s window that is 10 minutes a wave
+                                 window: with the default 600 s window that is 10 minutes a wave. No
+                                 wave is sent (nor waited for) when no buyer was told sold-out
           --drain-stall S        give the drain up after S seconds without progress: no order written, no
                                  pending token settled, no change in the queue depth (default 60). A
                                  rate-limited drain may take minutes and is waited for as long as it moves;
