@@ -24,5 +24,11 @@ public static class StockReturnReasons
     /// </summary>
     public const string SoldOutInDatabase = "sold-out-in-database";
 
+    /// <summary>
+    /// The order was written but not paid by its deadline: the real inventory already took the unit
+    /// back, and this returns it to its shard so another buyer can buy it.
+    /// </summary>
+    public const string PaymentExpired = "payment-expired";
+
     public static bool ReturnsUnit(string reason) => reason != SoldOutInDatabase;
 }

@@ -21,6 +21,9 @@ public sealed class Campaign
     /// <summary>The scheduled end of the sale; null runs until the stock is gone or an admin ends it.</summary>
     public DateTimeOffset? EndsAt { get; init; }
 
+    /// <summary>How long a buyer has to pay once the order is written; past it the order expires and its unit is sold again.</summary>
+    public int PaymentWindowSeconds { get; init; } = 600;
+
     /// <summary>When an admin ended the sale early; null while it runs to its schedule.</summary>
     public DateTimeOffset? EndedAt { get; set; }
 

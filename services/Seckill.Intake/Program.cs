@@ -1,3 +1,4 @@
+using Seckill.Intake.Payments;
 using Seckill.Data;
 using Seckill.Intake;
 using Seckill.Intake.Campaigns;
@@ -36,6 +37,7 @@ builder.Services.AddSingleton<SoldOutFlags>();
 builder.Services.AddSingleton<GroupCommitPublisher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommitPublisher>());
 builder.Services.AddSingleton<PurchaseHandler>();
+builder.Services.AddSingleton<OrderPayments>();
 builder.Services.AddRateLimiter(AdmissionControl.Configure);
 builder.Services.AddOpenApi();
 builder.Services.AddHealthChecks();
@@ -62,6 +64,7 @@ app.MapHealthChecks("/health");
 app.MapCampaigns();
 app.MapPurchases();
 app.MapReservations();
+app.MapPayments();
 
 await app.RunAsync();
 

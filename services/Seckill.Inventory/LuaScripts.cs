@@ -15,6 +15,7 @@ public static class LuaScripts
     public static readonly string ClaimBatch = Load("claim_batch.lua");
     public static readonly string ConfirmBatch = Load("confirm_batch.lua");
     public static readonly string ReconcileShard = Load("reconcile_shard.lua");
+    public static readonly string ReturnExpiredUnit = Load("return_expired_unit.lua");
 
     private static string Load(string name)
     {

@@ -19,6 +19,9 @@ public enum TokenState
 
     /// <summary>Ended without an order; the unit went back unless it never existed.</summary>
     Failed,
+
+    /// <summary>Its order was not paid by the deadline: the order expired and the unit went back.</summary>
+    Expired,
 }
 
 /// <summary>The token states as stored in Redis: the conversion lives here, at the storage edge.</summary>
@@ -31,6 +34,7 @@ public static class TokenStates
         TokenState.Claimed => "claimed",
         TokenState.Confirmed => "confirmed",
         TokenState.Failed => "failed",
+        TokenState.Expired => "expired",
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };
 
@@ -42,6 +46,7 @@ public static class TokenStates
         "claimed" => TokenState.Claimed,
         "confirmed" => TokenState.Confirmed,
         "failed" => TokenState.Failed,
+        "expired" => TokenState.Expired,
         _ => null,
     };
 

@@ -134,6 +134,18 @@ public sealed partial class ShardReservations(
         (await ReleaseAsync(campaignId, shard, reservationId, userId, FromPending, reason, returnUnit)).Outcome;
 
     /// <summary>
+    /// Gives an expired order's unit back to its shard (see Scripts/return_expired_unit.lua): true when
+    /// the unit is back now or was already, false when the token is in a state that holds no order.
+    /// </summary>
+    public async Task<bool> ReturnExpiredUnitAsync(Guid campaignId, int shard, Guid reservationId, string userId)
+    {
+        var keys = new ShardKeys(campaignId, shard);
+        var answer = (string?)await shards.ForShard(shard).ScriptEvaluateAsync(
+            LuaScripts.ReturnExpiredUnit, [keys.Token(reservationId), keys.Stock], [Id(reservationId), userId, shard, EndedTokenTtl]);
+        return answer is "returned" or "already";
+    }
+
+    /// <summary>
     /// The sweeper's read of one shard: reservations still reserved (never handed off) that were
     /// accepted before <paramref name="acceptedBefore"/>, oldest first, with their tokens (null when
     /// the index names a token that is gone). Queued and claimed tokens are not in this index at all.

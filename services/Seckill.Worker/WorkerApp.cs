@@ -6,6 +6,7 @@ using Seckill.Worker.Compensation;
 using Seckill.Worker.DeadLetters;
 using Seckill.Worker.Housekeeping;
 using Seckill.Worker.Orders;
+using Seckill.Worker.Payments;
 using Seckill.Worker.Stores;
 using Seckill.Worker.Sweeping;
 
@@ -36,6 +37,11 @@ public static class WorkerApp
         services.AddSingleton<OrderPipeline>();
         services.AddSingleton<OrderRateLimiter>();
         services.AddSingleton<StoreOutage>();
+        services.AddOptions<PaymentOptions>()
+            .Bind(builder.Configuration.GetSection(PaymentOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<PaymentLedger>();
         services.AddOptions<HousekeepingOptions>()
             .Bind(builder.Configuration.GetSection(HousekeepingOptions.Section))
             .ValidateDataAnnotations()
@@ -104,6 +110,7 @@ public static class WorkerApp
         services.AddSingleton<IEndedCampaigns, EndedCampaignsInDatabase>();
         services.AddSingleton<CampaignLifecycle>();
         services.AddHostedService<CampaignHousekeeper>();
+        services.AddHostedService<PaymentExpiry>();
         replace?.Invoke(services);
         return builder.Build();
     }

@@ -11,10 +11,8 @@ namespace Seckill.Data.Migrations
     /// </summary>
     public partial class WriteOrdersFunction : Migration
     {
-        /// <inheritdoc />
-        protected override void Up(MigrationBuilder migrationBuilder)
-        {
-            migrationBuilder.Sql(
+        /// <summary>The function as this migration creates it; the Payments migration derives its version from it.</summary>
+        internal const string Sql =
                 """
                 CREATE OR REPLACE FUNCTION write_orders(
                     campaign uuid, order_ids uuid[], reservation_ids uuid[], user_ids text[], shards integer[], written_at timestamptz)
@@ -89,7 +87,12 @@ namespace Seckill.Data.Migrations
                     SELECT v.id, v.order_id, v.refusal FROM verdicts v ORDER BY v.n;
                 END
                 $fn$;
-                """);
+                """;
+
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.Sql(Sql);
         }
 
         /// <inheritdoc />

@@ -74,6 +74,12 @@ namespace Seckill.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Number"));
 
+                    b.Property<int>("PaymentWindowSeconds")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(600)
+                        .HasColumnName("payment_window_seconds");
+
                     b.Property<DateTimeOffset?>("SettledAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("settled_at");
@@ -107,6 +113,8 @@ namespace Seckill.Data.Migrations
 
                     b.ToTable("campaigns", null, t =>
                         {
+                            t.HasCheckConstraint("ck_campaigns_payment_window", "payment_window_seconds BETWEEN 30 AND 86400");
+
                             t.HasCheckConstraint("ck_campaigns_sold_within_stock", "sold >= 0 AND sold <= total_stock");
 
                             t.HasCheckConstraint("ck_campaigns_window", "ends_at IS NULL OR ends_at > starts_at");
@@ -127,6 +135,23 @@ namespace Seckill.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTimeOffset?>("ExpiredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expired_at");
+
+                    b.Property<DateTimeOffset?>("PaidAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("paid_at");
+
+                    b.Property<DateTimeOffset?>("PaymentDeadline")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("payment_deadline");
+
+                    b.Property<string>("PaymentReference")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("payment_reference");
+
                     b.Property<Guid>("ReservationId")
                         .HasColumnType("uuid")
                         .HasColumnName("reservation_id");
@@ -134,6 +159,18 @@ namespace Seckill.Data.Migrations
                     b.Property<int>("Shard")
                         .HasColumnType("integer")
                         .HasColumnName("shard");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasDefaultValue("awaiting-payment")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset?>("UnitReturnedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("unit_returned_at");
 
                     b.Property<string>("UserId")
                         .IsRequired()
@@ -143,13 +180,24 @@ namespace Seckill.Data.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("ExpiredAt")
+                        .HasDatabaseName("ix_orders_unit_owed")
+                        .HasFilter("status = 'payment-expired' AND unit_returned_at IS NULL");
+
+                    b.HasIndex("PaymentDeadline")
+                        .HasDatabaseName("ix_orders_awaiting_payment")
+                        .HasFilter("status = 'awaiting-payment'");
+
                     b.HasIndex("ReservationId")
                         .IsUnique();
 
                     b.HasIndex("CampaignId", "UserId")
                         .IsUnique();
 
-                    b.ToTable("orders", (string)null);
+                    b.ToTable("orders", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_orders_status", "status IN ('awaiting-payment', 'paid', 'payment-expired')");
+                        });
                 });
 
             modelBuilder.Entity("Seckill.Data.ReleasedReservation", b =>

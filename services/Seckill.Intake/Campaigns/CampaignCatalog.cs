@@ -37,6 +37,7 @@ public sealed class CampaignCatalog(
             ShardCount = (int?)request.Shards ?? shards.EndpointCount,
             StartsAt = (request.StartsAtTime ?? now).ToUniversalTime(),
             EndsAt = request.EndsAtTime?.ToUniversalTime(),
+            PaymentWindowSeconds = (int)(request.PaymentWindow ?? CreateCampaignRequest.DefaultPaymentWindow),
             CreatedAt = now,
             CreationKey = creationKey,
         };
@@ -76,9 +77,26 @@ public sealed class CampaignCatalog(
     public Task<Campaign?> FindAsync(Guid id, CancellationToken cancellationToken) =>
         db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, cancellationToken);
 
-    public async Task<CampaignView> ViewAsync(Campaign campaign) => campaign.ArchivedAt is null
-        ? CampaignView.From(campaign, await inventory.ReadAsync(campaign.Id, campaign.ShardCount), clock.GetUtcNow())
-        : CampaignView.Archived(campaign, clock.GetUtcNow());
+    public async Task<CampaignView> ViewAsync(Campaign campaign)
+    {
+        var orders = await OrderCountsAsync(campaign.Id);
+        return campaign.ArchivedAt is null
+            ? CampaignView.From(campaign, await inventory.ReadAsync(campaign.Id, campaign.ShardCount), orders, clock.GetUtcNow())
+            : CampaignView.Archived(campaign, orders, clock.GetUtcNow());
+    }
+
+    private async Task<OrderCounts> OrderCountsAsync(Guid campaignId)
+    {
+        var byStatus = await db.Orders.AsNoTracking()
+            .Where(o => o.CampaignId == campaignId)
+            .GroupBy(o => o.Status)
+            .Select(g => new { Status = g.Key, Count = g.LongCount() })
+            .ToDictionaryAsync(g => g.Status, g => g.Count);
+        return new OrderCounts(
+            byStatus.GetValueOrDefault(OrderStatus.AwaitingPayment),
+            byStatus.GetValueOrDefault(OrderStatus.Paid),
+            byStatus.GetValueOrDefault(OrderStatus.PaymentExpired));
+    }
 
     /// <summary>
     /// Ends the sale now, unless it has ended already (by an admin or its schedule): null when there
@@ -118,7 +136,8 @@ public sealed class CampaignCatalog(
     {
         var sameValues = earlier.Name == request.Name!.Trim()
             && earlier.TotalStock == request.Stock
-            && (request.Shards is null || earlier.ShardCount == request.Shards);
+            && (request.Shards is null || earlier.ShardCount == request.Shards)
+            && earlier.PaymentWindowSeconds == (request.PaymentWindow ?? CreateCampaignRequest.DefaultPaymentWindow);
         if (!sameValues)
         {
             return new CreatedCampaign(earlier, KeyReusedWithOtherValues: true);

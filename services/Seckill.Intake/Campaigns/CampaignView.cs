@@ -5,7 +5,11 @@ namespace Seckill.Intake.Campaigns;
 
 public sealed record ShardView(int Index, long VirtualStock);
 
-public sealed record CampaignCounts(long Confirmed, long Pending, long Failed);
+/// <param name="Confirmed">Orders that hold a unit of the real inventory: awaiting payment or paid (PostgreSQL's <c>sold</c>).</param>
+public sealed record CampaignCounts(long Confirmed, long Pending, long Failed, long AwaitingPayment, long Paid, long PaymentExpired);
+
+/// <summary>The campaign's orders by status, from PostgreSQL.</summary>
+public sealed record OrderCounts(long AwaitingPayment, long Paid, long PaymentExpired);
 
 /// <summary>
 /// The campaign as admins see it: virtual stock read live from every shard, confirmed orders from
@@ -22,10 +26,11 @@ public sealed record CampaignView(
     DateTimeOffset? EndsAt,
     string Status,
     DateTimeOffset? EndedAt,
+    int PaymentWindow,
     IReadOnlyList<ShardView> Shards,
     CampaignCounts Counts)
 {
-    public static CampaignView From(Campaign campaign, IReadOnlyList<ShardSnapshot> shards, DateTimeOffset now) => new(
+    public static CampaignView From(Campaign campaign, IReadOnlyList<ShardSnapshot> shards, OrderCounts orders, DateTimeOffset now) => new(
         campaign.Id,
         campaign.Name,
         campaign.TotalStock,
@@ -33,10 +38,11 @@ public sealed record CampaignView(
         campaign.EndsAt,
         StatusOf(campaign, now),
         EndOf(campaign, now),
+        campaign.PaymentWindowSeconds,
         [.. shards.Select(s => new ShardView(s.Index, s.VirtualStock))],
-        new CampaignCounts(campaign.Sold, shards.Sum(s => s.Open), shards.Sum(s => s.Failed)));
+        new CampaignCounts(campaign.Sold, shards.Sum(s => s.Open), shards.Sum(s => s.Failed), orders.AwaitingPayment, orders.Paid, orders.PaymentExpired));
 
-    public static CampaignView Archived(Campaign campaign, DateTimeOffset now) => new(
+    public static CampaignView Archived(Campaign campaign, OrderCounts orders, DateTimeOffset now) => new(
         campaign.Id,
         campaign.Name,
         campaign.TotalStock,
@@ -44,8 +50,9 @@ public sealed record CampaignView(
         campaign.EndsAt,
         StatusOf(campaign, now),
         EndOf(campaign, now),
+        campaign.PaymentWindowSeconds,
         [],
-        new CampaignCounts(campaign.Sold, 0, campaign.FailedReservations ?? 0));
+        new CampaignCounts(campaign.Sold, 0, campaign.FailedReservations ?? 0, orders.AwaitingPayment, orders.Paid, orders.PaymentExpired));
 
     private static DateTimeOffset? EndOf(Campaign campaign, DateTimeOffset now) =>
         campaign.ClosesAt is { } closes && now >= closes ? closes : null;

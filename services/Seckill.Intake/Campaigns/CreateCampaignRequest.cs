@@ -9,8 +9,11 @@ namespace Seckill.Intake.Campaigns;
 /// instead of failing as an overflow. Times are read as text so that one without a UTC offset is
 /// refused by name: read as a date, it would silently take the server's own time zone.
 /// </summary>
-public sealed partial record CreateCampaignRequest(string? Name, long? Stock, string? StartsAt, string? EndsAt, long? Shards)
+public sealed partial record CreateCampaignRequest(string? Name, long? Stock, string? StartsAt, string? EndsAt, long? Shards, long? PaymentWindow)
 {
+    public const int DefaultPaymentWindow = 600;
+    public const int MinPaymentWindow = 30;
+    public const int MaxPaymentWindow = 86_400;
     public const int MaxStock = 10_000_000;
     public const int MaxShards = 1024;
     public const int MaxNameLength = 200;
@@ -47,6 +50,11 @@ public sealed partial record CreateCampaignRequest(string? Name, long? Stock, st
         if (Shards is < 1 or > MaxShards)
         {
             errors["shards"] = [$"shards must be between 1 and {MaxShards}."];
+        }
+
+        if (PaymentWindow is < MinPaymentWindow or > MaxPaymentWindow)
+        {
+            errors["paymentWindow"] = [$"paymentWindow must be between {MinPaymentWindow} and {MaxPaymentWindow} seconds."];
         }
 
         var startsOk = CheckTime("startsAt", StartsAt, errors);

@@ -31,7 +31,8 @@ public sealed class InventoryReconciler(IDbContextFactory<SeckillDbContext> data
         }
 
         var confirmedByShard = await db.Orders.AsNoTracking()
-            .Where(o => o.CampaignId == campaignId)
+            // An expired order's unit counts as held until it is confirmed back on its shard.
+            .Where(o => o.CampaignId == campaignId && (o.Status != OrderStatus.PaymentExpired || o.UnitReturnedAt == null))
             .GroupBy(o => o.Shard)
             .Select(g => new { Shard = g.Key, Count = g.LongCount() })
             .ToDictionaryAsync(g => g.Shard, g => g.Count, cancellationToken);

@@ -1,8 +1,9 @@
 using System.Text.Json.Serialization;
-using Microsoft.EntityFrameworkCore;
 using Seckill.Data;
 using Seckill.Intake.Campaigns;
+using Seckill.Contracts;
 using Seckill.Intake.Http;
+using Seckill.Intake.Payments;
 using Seckill.Inventory;
 
 namespace Seckill.Intake.Reservations;
@@ -12,7 +13,9 @@ public sealed record ReservationView(
     Guid CampaignId,
     string Status,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? OrderId,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PaymentDeadline,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? PaidAt);
 
 public static class ReservationEndpoints
 {
@@ -23,15 +26,16 @@ public static class ReservationEndpoints
     }
 
     /// <summary>
-    /// The token in Redis is the live state; once it has aged out, a confirmed order is still found
-    /// in PostgreSQL. Another buyer's reservation is answered exactly like an unknown one.
+    /// The token in Redis is the live state until an order is written; from then on the order in
+    /// PostgreSQL is (awaiting payment, paid, payment expired), also after the token aged out. Another
+    /// buyer's reservation is answered exactly like an unknown one.
     /// </summary>
     private static async Task<IResult> GetAsync(
         string id,
         HttpRequest request,
         CampaignDirectory campaigns,
         ShardReservations reservations,
-        IDbContextFactory<SeckillDbContext> databases,
+        OrderPayments payments,
         CancellationToken cancellationToken)
     {
         if (!BuyerId.TryRead(request, out var userId, out var problem) || !RouteIds.TryParse(id, "id", out var reservationId, out problem))
@@ -48,21 +52,27 @@ public static class ReservationEndpoints
         }
 
         var token = await reservations.ReadTokenAsync(campaign.Id, shard, reservationId);
-        if (token is not null)
+        if (token is not null && token.UserId != userId)
         {
-            return token.UserId == userId
-                ? TypedResults.Ok(new ReservationView(reservationId, campaign.Id, PublicStatus(token.State), token.OrderId, token.Reason))
-                : notFound;
+            return notFound;
         }
 
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var orderId = await db.Orders.AsNoTracking()
-            .Where(o => o.ReservationId == reservationId && o.UserId == userId)
-            .Select(o => (Guid?)o.Id)
-            .FirstOrDefaultAsync(cancellationToken);
-        return orderId is null
-            ? notFound
-            : TypedResults.Ok(new ReservationView(reservationId, campaign.Id, PublicStatus(TokenState.Confirmed), orderId, null));
+        if (token is { State: not (TokenState.Confirmed or TokenState.Expired) })
+        {
+            return TypedResults.Ok(new ReservationView(reservationId, campaign.Id, PublicStatus(token.State), null, token.Reason, null, null));
+        }
+
+        // Written: the order in PostgreSQL says where its payment is. Also once the token aged out.
+        var order = await payments.FindAsync(reservationId, cancellationToken);
+        if (order is null || order.UserId != userId)
+        {
+            return token is null ? notFound : TypedResults.Ok(new ReservationView(reservationId, campaign.Id, "pending", null, null, null, null));
+        }
+
+        return TypedResults.Ok(new ReservationView(reservationId, campaign.Id, order.Status, order.OrderId,
+            order.Status == OrderStatus.PaymentExpired ? StockReturnReasons.PaymentExpired : null,
+            order.Status == OrderStatus.AwaitingPayment ? order.PaymentDeadline : null,
+            order.PaidAt));
     }
 
     /// <summary>
@@ -71,7 +81,6 @@ public static class ReservationEndpoints
     /// </summary>
     private static string PublicStatus(TokenState? state) => state switch
     {
-        TokenState.Confirmed => "confirmed",
         TokenState.Failed => "failed",
         _ => "pending",
     };

@@ -9,7 +9,8 @@ public sealed record EndedCampaign(Guid Id, int ShardCount);
 public interface IEndedCampaigns
 {
     /// <summary>
-    /// Ended before <paramref name="endedBefore"/>, not yet found settled: all of them, since one that
+    /// Ended before <paramref name="endedBefore"/>, with no order awaiting payment or owing its unit back,
+    /// not yet found settled: all of them, since one that
     /// stays open (its queue is slow) must not keep later ones from settling.
     /// </summary>
     Task<IReadOnlyList<EndedCampaign>> ListUnsettledAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken);
@@ -28,7 +29,10 @@ public sealed class EndedCampaignsInDatabase(IDbContextFactory<SeckillDbContext>
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         return await db.Campaigns.AsNoTracking()
             .Where(c => c.ArchivedAt == null && c.SettledAt == null && c.InventoryLoadedAt != null
-                && (c.EndedAt ?? c.EndsAt) < endedBefore)
+                && (c.EndedAt ?? c.EndsAt) < endedBefore
+                // An order awaiting payment may still expire and give its unit back to a shard.
+                && !db.Orders.Any(o => o.CampaignId == c.Id
+                    && (o.Status == OrderStatus.AwaitingPayment || (o.Status == OrderStatus.PaymentExpired && o.UnitReturnedAt == null))))
             .Select(c => new EndedCampaign(c.Id, c.ShardCount))
             .ToListAsync(cancellationToken);
     }

@@ -18,7 +18,7 @@ public class Creating_a_campaign(PipelineFixture fixture)
         Assert.NotNull(created);
         Assert.Equal($"/api/campaigns/{created.Id}", response.Headers.Location?.OriginalString);
         Assert.Equal([3L, 3L, 2L, 2L], created.Shards.OrderBy(s => s.Index).Select(s => s.VirtualStock));
-        Assert.Equal(new CountsJson(0, 0, 0), created.Counts);
+        Assert.Equal(new CountsJson(0, 0, 0, 0, 0, 0), created.Counts);
         Assert.Equal("open", created.Status);
 
         for (var shard = 0; shard < 4; shard++)

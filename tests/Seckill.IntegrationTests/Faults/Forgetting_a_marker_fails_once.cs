@@ -99,7 +99,7 @@ public class Forgetting_a_marker_fails_once(PipelineFixture fixture)
         Assert.Equal(Stock, await fixture.CountAsync("SELECT count(*) FROM orders WHERE campaign_id = $1", campaign.Id));
         Assert.Equal(0, await fixture.CountAsync("SELECT count(*) FROM released_reservations WHERE campaign_id = $1", campaign.Id));
         var status = await client.ReservationAsync(bought, buyer);
-        Assert.Equal("confirmed", status!.Status);
+        Assert.Equal("awaiting-payment", status!.Status);
         Assert.Equal("failed", (await client.ReservationAsync(Guid.ParseExact(released, "N"), buyer))!.Status);
         Assert.Equal($"{bought:N}|", (string?)await homeRedis.StringGetAsync(markerKey));
         Assert.Equal(0, await fixture.RedisForShard(TokenShard).SetLengthAsync(unmark));

@@ -152,7 +152,7 @@ public class Losing_a_redis_shard_to_a_busy_script(PipelineFixture fixture)
         foreach (var (user, reservationId) in accepted)
         {
             var status = await client.ReservationAsync(reservationId, user);
-            Assert.Equal("confirmed", status!.Status);
+            Assert.Equal("awaiting-payment", status!.Status);
             Assert.Equal(orders[reservationId].OrderId, status.OrderId);
         }
 

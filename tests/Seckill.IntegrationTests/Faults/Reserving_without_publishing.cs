@@ -31,7 +31,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         Assert.Equal([orphan.ReservationId], await tap.SettleAsync(1, TimeSpan.FromSeconds(10)));
         Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM orders WHERE reservation_id = $1", orphan.ReservationId));
         Assert.Equal(1, redis.TotalStock);
-        Assert.Equal("confirmed", (await intake.CreateClient().ReservationAsync(orphan.ReservationId, "ghost"))!.Status);
+        Assert.Equal("awaiting-payment", (await intake.CreateClient().ReservationAsync(orphan.ReservationId, "ghost"))!.Status);
     }
 
     /// <summary>The sweeper's own campaign selection, not a list the test hands it: age is no reason to skip a campaign.</summary>
@@ -52,7 +52,7 @@ public class Reserving_without_publishing(PipelineFixture fixture)
         await worker.StopAsync();
 
         Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM orders WHERE reservation_id = $1", orphan.ReservationId));
-        Assert.Equal("confirmed", (await intake.CreateClient().ReservationAsync(orphan.ReservationId, "old-campaign"))!.Status);
+        Assert.Equal("awaiting-payment", (await intake.CreateClient().ReservationAsync(orphan.ReservationId, "old-campaign"))!.Status);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Seckill.IntegrationTests.Fixtures;
 
 public sealed record PurchaseJson(Guid ReservationId, string Status);
 
-public sealed record ReservationJson(Guid ReservationId, Guid CampaignId, string Status, Guid? OrderId, string? Reason);
+public sealed record ReservationJson(Guid ReservationId, Guid CampaignId, string Status, Guid? OrderId, string? Reason, DateTimeOffset? PaymentDeadline, DateTimeOffset? PaidAt);
 
 /// <summary>The HTTP calls tests make again and again, written once.</summary>
 public static class Api
@@ -42,6 +42,16 @@ public static class Api
         request.Headers.TryAddWithoutValidation("X-User-Id", userId);
         var response = await client.SendAsync(request);
         return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadFromJsonAsync<ReservationJson>() : null;
+    }
+
+    public static Task<HttpResponseMessage> PayAsync(this HttpClient client, Guid reservationId, string userId, string paymentReference)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/api/reservations/{reservationId}/payment")
+        {
+            Content = JsonContent.Create(new { paymentReference }),
+        };
+        request.Headers.TryAddWithoutValidation("X-User-Id", userId);
+        return client.SendAsync(request);
     }
 
     public static async Task<Guid> AcceptedReservationAsync(this HttpResponseMessage response)

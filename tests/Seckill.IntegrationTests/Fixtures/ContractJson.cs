@@ -9,11 +9,12 @@ public sealed record CampaignJson(
     DateTimeOffset? EndsAt,
     string Status,
     DateTimeOffset? EndedAt,
+    int PaymentWindow,
     List<ShardJson> Shards,
     CountsJson Counts);
 
 public sealed record ShardJson(int Index, long VirtualStock);
 
-public sealed record CountsJson(long Confirmed, long Pending, long Failed);
+public sealed record CountsJson(long Confirmed, long Pending, long Failed, long AwaitingPayment, long Paid, long PaymentExpired);
 
 public sealed record ProblemJson(int Status, string Type, string Code, string Title, string? Detail, Dictionary<string, string[]>? Errors);

@@ -3,6 +3,7 @@ using Seckill.IntegrationTests.Fixtures;
 
 namespace Seckill.IntegrationTests.Orders;
 
+[Collection(Timing.Name)]
 public class Controlling_the_write_rate(PipelineFixture fixture)
 {
     [Fact]

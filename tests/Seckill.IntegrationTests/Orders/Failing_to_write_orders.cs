@@ -44,7 +44,7 @@ public class Failing_to_write_orders(PipelineFixture fixture)
         Assert.DoesNotContain(redis.Markers.Keys, key => rejected.Any(buyer => key.EndsWith($":buyer:{buyer}", StringComparison.Ordinal)));
         foreach (var buyer in accepted)
         {
-            Assert.Equal("confirmed", (await _client.ReservationAsync(reservations[buyer], buyer))!.Status);
+            Assert.Equal("awaiting-payment", (await _client.ReservationAsync(reservations[buyer], buyer))!.Status);
         }
     }
 }

@@ -244,7 +244,7 @@ public class Releasing_what_cannot_be_written(PipelineFixture fixture)
     {
         Assert.True(await Waiting.UntilAsync(async () => (await TokenAsync(campaignId, reservation)).GetValueOrDefault("s") is "failed" or "confirmed", ReleaseBound));
         var answer = await client.ReservationAsync(reservation, buyer);
-        Assert.Equal("confirmed", answer!.Status);
+        Assert.Equal("awaiting-payment", answer!.Status);
         var orderId = Assert.IsType<Guid>(answer.OrderId);
         Assert.Equal(orderId.ToString("D"), (await TokenAsync(campaignId, reservation))["o"]);
         Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM orders WHERE id = $1 AND reservation_id = $2", orderId, reservation));

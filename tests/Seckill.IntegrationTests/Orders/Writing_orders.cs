@@ -13,7 +13,7 @@ public class Writing_orders(PipelineFixture fixture)
 
         var reservationId = await (await _client.BuyAsync(campaign.Id, "end-to-end")).AcceptedReservationAsync();
 
-        var reservation = await WaitForStatusAsync(reservationId, "end-to-end", "confirmed");
+        var reservation = await WaitForStatusAsync(reservationId, "end-to-end", "awaiting-payment");
         Assert.NotNull(reservation.OrderId);
         Assert.Equal(1, await fixture.CountAsync(
             "SELECT count(*) FROM orders WHERE id = $1 AND reservation_id = $2 AND campaign_id = $3 AND user_id = 'end-to-end'",

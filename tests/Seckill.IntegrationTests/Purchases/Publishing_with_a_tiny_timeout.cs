@@ -121,7 +121,7 @@ public class Publishing_with_a_tiny_timeout(PipelineFixture fixture)
         {
             Assert.Equal(user, orders[reservationId].UserId);
             var status = await client.ReservationAsync(reservationId, user);
-            Assert.Equal("confirmed", status!.Status);
+            Assert.Equal("awaiting-payment", status!.Status);
             Assert.Equal(orders[reservationId].OrderId, status.OrderId);
         }
 

@@ -1,0 +1,91 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Seckill.Contracts;
+using Seckill.Worker.Stores;
+
+namespace Seckill.Worker.Payments;
+
+/// <summary>
+/// Cancels orders still unpaid at their deadline (the patent's S5 transaction request never came):
+/// PostgreSQL moves them to payment-expired and releases their real inventory, then each unit goes back
+/// to its shard through the compensation path (<see cref="StockReturnRequested"/>, reason
+/// payment-expired), so the sold-out flags clear and another buyer can buy it. The order's
+/// <c>unit_returned_at</c> is the outbox: a unit whose return was lost between the commit and the publish
+/// is asked for again after <see cref="PaymentOptions.UnitReturnTimeout"/>, and the return is idempotent.
+/// </summary>
+public sealed partial class PaymentExpiry(
+    PaymentLedger ledger,
+    IBus bus,
+    IOptions<PaymentOptions> options,
+    TimeProvider clock,
+    ILogger<PaymentExpiry> logger) : BackgroundService
+{
+    private const int MaxBatchesPerRound = 20;
+    private readonly PaymentOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.ExpiryEnabled)
+        {
+            return;
+        }
+
+        do
+        {
+            await RoundAsync(stoppingToken);
+        }
+        while (await WaitAsync(stoppingToken));
+    }
+
+    private async Task<bool> WaitAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(_options.ExpiryInterval, clock, stoppingToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>No store error can stop the host: a failed round is logged and the next one retries.</summary>
+    private async Task RoundAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var batch = 0; batch < MaxBatchesPerRound; batch++)
+            {
+                var expired = await ledger.ExpireDueAsync(_options.ExpiryBatchSize, cancellationToken);
+                await ReturnUnitsAsync(expired, cancellationToken);
+                if (expired.Count > 0)
+                {
+                    LogExpired(logger, expired.Count);
+                }
+
+                if (expired.Count < _options.ExpiryBatchSize)
+                {
+                    break;
+                }
+            }
+
+            var owed = await ledger.ListUnitsOwedAsync(clock.GetUtcNow() - _options.UnitReturnTimeout, _options.ExpiryBatchSize, cancellationToken);
+            await ReturnUnitsAsync(owed, cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogRoundFailed(logger, e, StoreFailures.Classify(e));
+        }
+    }
+
+    private Task ReturnUnitsAsync(IReadOnlyList<ExpiredOrder> orders, CancellationToken cancellationToken) =>
+        Task.WhenAll(orders.Select(o => bus.Publish(
+            new StockReturnRequested(o.ReservationId, o.CampaignId, o.UserId, o.Shard, StockReturnReasons.PaymentExpired), cancellationToken)));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Count} unpaid order(s); their units go back on sale")]
+    private static partial void LogExpired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A payment expiry round failed ({Kind}); the next round retries")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception, StoreFailure kind);
+}
