@@ -30,6 +30,9 @@ public sealed class StoreProbe : IAsyncDisposable
 {
     public const string OrdersQueue = "seckill-orders";
 
+    /// <summary>What <see cref="OrderStatusesAsync"/> calls an order awaiting payment past its deadline.</summary>
+    public const string Overdue = "awaiting-payment, overdue";
+
     private readonly NpgsqlDataSource _postgres;
     private readonly ConnectionMultiplexer[] _redis;
     private readonly HttpClient _management;
@@ -154,10 +157,18 @@ public sealed class StoreProbe : IAsyncDisposable
         return new OrderProgress(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
-    /// <summary>The status of every order of the campaign, by reservation id.</summary>
+    /// <summary>
+    /// The status of every order of the campaign, by reservation id; an order still awaiting payment past its
+    /// deadline (the expiry job takes it at its next round, and the API already refuses its payment) reads
+    /// <see cref="Overdue"/>.
+    /// </summary>
     public async Task<Dictionary<Guid, string>> OrderStatusesAsync(Guid campaignId, CancellationToken cancellationToken)
     {
-        await using var command = _postgres.CreateCommand("SELECT reservation_id, status FROM orders WHERE campaign_id = $1");
+        await using var command = _postgres.CreateCommand($"""
+            SELECT reservation_id,
+                   CASE WHEN status = 'awaiting-payment' AND payment_deadline <= now() THEN '{Overdue}' ELSE status END
+            FROM orders WHERE campaign_id = $1
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = campaignId });
         var statuses = new Dictionary<Guid, string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
