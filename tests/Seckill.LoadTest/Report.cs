@@ -182,7 +182,7 @@ public sealed record LoadReport(
         numbers.AddRow("accepted/s peak (1 s window) / mean", Format($"{PeakAcceptedPerSecond:N0} / {MeanAcceptedPerSecond:N0}"));
         numbers.AddRow("sale duration", Format($"{SaleSeconds:F2} s ({MeanRequestsPerSecond:N0} req/s)"));
         numbers.AddRow("drain", DrainGaveUp is null
-            ? Format($"{DrainSeconds:F2} s after the last answer ({(LastOrderWrittenAt is { } at ? Format($"last order at {at:F2} s") : "no order written")}; confirmed after {DrainConfirmedSeconds:F2} s, queue stats lag)")
+            ? Format($"{DrainSeconds:F2} s after the last answer (confirmed after {DrainConfirmedSeconds:F2} s, queue stats lag); {(LastOrderWrittenAt is { } at ? Format($"the run's last order written at {at:F2} s") : "no order written")}")
             : Format($"[red]not complete[/]: {Markup.Escape(DrainGaveUp ?? "")}, given up {DrainConfirmedSeconds:F0} s after the last answer"));
         var o = Stores.Orders;
         numbers.AddRow("orders", Format($"{o.Orders:N0} written for stock {Stores.Stock:N0}: paid {o.Paid:N0} · awaiting payment {o.AwaitingPayment:N0} · payment-expired {o.PaymentExpired:N0} (virtual stock left {Stores.VirtualStockLeft:N0})"));

@@ -78,12 +78,13 @@ public sealed class SaleScenario(
             }
 
             progress.Phase = Format($"resale {wave}");
+            var returningCount = returning.Count;
             var resale = await runner.RunResaleAsync([.. returning], cancellationToken);
             var payShare = wave == options.ResaleWaves ? 1 : options.PayShare;
             var (resaleDrain, resaleCheckouts) = await DrainAndCheckOutAsync(wave, resale, payShare, cancellationToken);
             allCheckouts.AddRange(resaleCheckouts);
             returning.ExceptWith(resale.Winners.Select(w => w.Buyer));
-            resales.Add(new ResaleRun(wave, settle, null, released, resale.Answers.Length, resale, resaleDrain));
+            resales.Add(new ResaleRun(wave, settle, null, released, returningCount, resale, resaleDrain));
             lastDrain = resaleDrain;
         }
 
