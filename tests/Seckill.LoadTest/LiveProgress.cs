@@ -53,7 +53,7 @@ public sealed class LiveProgress(SaleProgress progress, Sampler sampler, Checkou
         table.AddRow("orders written", Optional(latest?.OrdersWritten));
         table.AddRow("pending tokens", Optional(latest?.UnfinishedTokens));
         table.AddRow("paid / awaiting / expired", Format($"{Optional(latest?.Paid)} / {Optional(latest?.AwaitingPayment)} / {Optional(latest?.PaymentExpired)}"));
-        table.AddRow("winners: polling / paid / not paying / other", Format($"{checkout.WaitingForOrder:N0} / {checkout.Paid:N0} / {checkout.LettingExpire:N0} / {checkout.Otherwise:N0}"));
+        table.AddRow("checkouts", Format($"polling {checkout.WaitingForOrder:N0} · paid {checkout.Paid:N0} · not paying {checkout.LettingExpire:N0} · other {checkout.Otherwise:N0}"));
         if (progress.Phase.Contains("drain", StringComparison.Ordinal))
         {
             // A slow drain is waited for while it moves; this shows how close a stuck one is to being given up.
