@@ -59,7 +59,7 @@ static async Task<int> RunAsync(LoadOptions options)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"sale: {options.Buyers} buyers + {options.RepeatRequests} repeats, pattern {options.Pattern.ToString().ToLowerInvariant()}, concurrency {options.Concurrency} → {options.Intake}"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"checkout: {options.PayShare:P0} of winners pay within {options.PayDelayMaxSeconds} s of their order, the rest let it expire; {options.ResaleWaves} resale wave(s), each after the {paymentWindow} s window"));
+        $"checkout: {options.PayShare:P0} of winners pay within {options.PayDelayMaxSeconds} s of their order, the rest let it expire; {(options.ResaleWaves == 0 ? "no resale wave" : $"{options.ResaleWaves} resale wave(s), each after the {paymentWindow} s window")}"));
 
     var progress = new SaleProgress(new SaleClock());
     var sampler = new Sampler(progress, probe, campaign.Id, row.ShardCount);
