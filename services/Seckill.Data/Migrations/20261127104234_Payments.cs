@@ -38,7 +38,7 @@ namespace Seckill.Data.Migrations
         /// holds its order's row) is left to finish. Each order moves once: status is re-checked by the
         /// UPDATE, and sold drops by exactly the rows it moved.
         /// </summary>
-        private const string ExpireUnpaidOrders =
+        internal const string ExpireUnpaidOrders =
             """
             CREATE OR REPLACE FUNCTION expire_unpaid_orders(batch integer)
             RETURNS TABLE (reservation_id uuid, campaign_id uuid, user_id text, shard integer)

@@ -41,6 +41,11 @@ public class Bad_campaign_input(PipelineFixture fixture)
         { "zero shards", Json, """{"name":"{name}","stock":5,"shards":0}""", 400, "invalid-request", "shards" },
         { "too many shards", Json, """{"name":"{name}","stock":5,"shards":1025}""", 400, "invalid-request", "shards" },
         { "unknown field", Json, """{"name":"{name}","stock":5,"shard":2}""", 400, "invalid-request", "shard" },
+        { "payment window under 30 s", Json, """{"name":"{name}","stock":5,"paymentWindow":29}""", 400, "invalid-request", "paymentWindow" },
+        { "payment window over a day", Json, """{"name":"{name}","stock":5,"paymentWindow":86401}""", 400, "invalid-request", "paymentWindow" },
+        { "payment window as text", Json, """{"name":"{name}","stock":5,"paymentWindow":"600"}""", 400, "invalid-request", "paymentWindow" },
+        { "negative payment window", Json, """{"name":"{name}","stock":5,"paymentWindow":-1}""", 400, "invalid-request", "paymentWindow" },
+        { "payment window beyond any int", Json, """{"name":"{name}","stock":5,"paymentWindow":1e10}""", 400, "invalid-request", "paymentWindow" },
     };
 
     [Theory]

@@ -97,13 +97,19 @@ public sealed class PipelineFixture : IAsyncLifetime
                 ActivatorUtilities.CreateInstance<EndedCampaignsInDatabase>(sp), [.. campaigns]));
         });
 
-    /// <summary>The shared settings (sweeper and housekeeping off) with <paramref name="overrides"/> replacing single entries.</summary>
+    /// <summary>
+    /// The shared settings (sweeper, housekeeping and payment expiry off) with <paramref name="overrides"/>
+    /// replacing single entries. Expiry works on every campaign in the shared database: a fault test's worker
+    /// whose shard 0 is a redis-server of its own would put other tests' expired units back on that server,
+    /// so only the payment tests turn it on, in workers of their own.
+    /// </summary>
     public Dictionary<string, string?> With(IReadOnlyDictionary<string, string?>? overrides)
     {
         var settings = new Dictionary<string, string?>(Settings)
         {
             ["Seckill:Sweeper:Enabled"] = "false",
             ["Seckill:Housekeeping:Enabled"] = "false",
+            ["Seckill:Payments:ExpiryEnabled"] = "false",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {

@@ -25,7 +25,12 @@ public class Hostile_input_sweep(PipelineFixture fixture)
         var ended = await fixture.CreateCampaignAsync(stock: 5, shards: 2);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await fixture.AdminClient().PostAsync($"/api/campaigns/{ended.Id}/end", null)).StatusCode);
         var marker = $"hostile-{Guid.NewGuid():N}";
-        var probes = Generate(campaign.Id, ended.Id, marker, fixture.AdminKey).ToList();
+        // One order awaiting payment, which no probe may pay, expire or reveal to another buyer.
+        var payer = $"hostile-payer-{Guid.NewGuid():N}";
+        var reservation = await (await fixture.AnonymousClient().BuyAsync(campaign.Id, payer)).AcceptedReservationAsync();
+        await fixture.AssertDrainedAsync(campaign.Id, 2, 5);
+        var number = (int)await fixture.CountAsync("SELECT number FROM campaigns WHERE id = $1", campaign.Id);
+        var probes = Generate(campaign.Id, ended.Id, marker, fixture.AdminKey, new PayableOrder(reservation, payer, number)).ToList();
         Assert.True(probes.Count >= 4_000, $"only {probes.Count} probes generated");
         var postgresBefore = (await PostgresSnapshotAsync(campaign.Id, marker), await PostgresSnapshotAsync(ended.Id, marker));
         var redisBefore = (await RedisSnapshot.TakeAsync(fixture, campaign.Id, 2), await RedisSnapshot.TakeAsync(fixture, ended.Id, 2));
@@ -53,13 +58,16 @@ public class Hostile_input_sweep(PipelineFixture fixture)
         Assert.True(redisBefore.Item1.SameAs(await RedisSnapshot.TakeAsync(fixture, campaign.Id, 2)), "Redis changed");
         Assert.True(redisBefore.Item2.SameAs(await RedisSnapshot.TakeAsync(fixture, ended.Id, 2)), "Redis of the ended campaign changed");
         await fixture.AssertNoOrphanStockAsync();
+        Assert.Equal("awaiting-payment", (await fixture.AnonymousClient().ReservationAsync(reservation, payer))!.Status);
     }
 
     private async Task<string> PostgresSnapshotAsync(Guid campaignId, string marker)
     {
         await using var command = fixture.Database.CreateCommand(
             "SELECT concat_ws('|', c.name, c.total_stock, c.sold, c.shard_count, c.starts_at, c.ends_at, c.inventory_loaded_at, c.ended_at, c.settled_at, c.archived_at, " +
-            "(SELECT count(*) FROM orders o WHERE o.campaign_id = c.id), (SELECT count(*) FROM campaigns m WHERE m.name LIKE $2 || '%')) " +
+            "(SELECT count(*) FROM orders o WHERE o.campaign_id = c.id), (SELECT count(*) FROM campaigns m WHERE m.name LIKE $2 || '%'), c.payment_window_seconds, " +
+            "(SELECT string_agg(concat_ws(',', o.reservation_id, o.status, o.payment_deadline, o.paid_at, o.payment_reference, o.expired_at, o.unit_returned_at), ';' ORDER BY o.id) " +
+            "FROM orders o WHERE o.campaign_id = c.id)) " +
             "FROM campaigns c WHERE c.id = $1");
         command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = campaignId });
         command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = marker });
@@ -96,7 +104,10 @@ public class Hostile_input_sweep(PipelineFixture fixture)
         return request;
     }
 
-    private static IEnumerable<Probe> Generate(Guid campaign, Guid ended, string marker, string adminKey)
+    /// <summary>The sweep campaign's one order awaiting payment, its buyer, and the campaign's number (to forge reservation ids).</summary>
+    private sealed record PayableOrder(Guid Reservation, string Buyer, int CampaignNumber);
+
+    private static IEnumerable<Probe> Generate(Guid campaign, Guid ended, string marker, string adminKey, PayableOrder order)
     {
         const string json = "application/json";
         string[] badUsers = ["", " ", "   ", new string('u', 65), new string('u', 5000), "bad\u0001id", "tab\there", "nul\0id", "käufer", "用户", "😀", "\u007f", "a\u200bb"];
@@ -207,6 +218,7 @@ public class Hostile_input_sweep(PipelineFixture fixture)
             yield return new Probe("GET", $"/api/campaigns/{unknown}", null, adminKey, null, null, null);
             yield return new Probe("POST", $"/api/campaigns/{unknown}/end", null, adminKey, null, null, null);
             yield return new Probe("GET", $"/api/reservations/{unknown}", $"sweeper-{i}", null, null, null, null);
+            yield return new Probe("POST", $"/api/reservations/{unknown}/payment", $"sweeper-{i}", null, null, "{\"paymentReference\":\"probe\"}"u8.ToArray(), "application/json");
         }
 
         foreach (var body in badCampaignBodies)
@@ -232,6 +244,11 @@ public class Hostile_input_sweep(PipelineFixture fixture)
             yield return new Probe("POST", "/api/campaigns", null, adminKey, key, validCampaign, json);
         }
 
+        foreach (var probe in PaymentProbes(order, badUsers, badIds, unknownGuid, badPurchaseBodies, badContentTypes))
+        {
+            yield return probe;
+        }
+
         yield return new Probe("DELETE", $"/api/campaigns/{campaign}", null, adminKey, null, null, null);
         yield return new Probe("PUT", $"/api/campaigns/{campaign}", null, adminKey, null, validCampaign, json);
         yield return new Probe("PATCH", $"/api/campaigns/{campaign}", null, adminKey, null, validCampaign, json);
@@ -242,5 +259,63 @@ public class Hostile_input_sweep(PipelineFixture fixture)
         yield return new Probe("GET", "/api/nothing-here", null, null, null, null, null);
         yield return new Probe("GET", "/api/campaigns/a/b/c/d", null, adminKey, null, null, null);
         yield return new Probe("POST", "/api/campaigns/purchases", "sweeper", null, null, null, null);
+    }
+
+    /// <summary>
+    /// The payment route: every way of sending it wrong to the one order awaiting payment (bad buyer, the
+    /// wrong buyer, bad bodies and content types, other methods), and well-formed payments to ids that name
+    /// no reservation of this buyer — forged ones of this campaign included.
+    /// </summary>
+    private static IEnumerable<Probe> PaymentProbes(PayableOrder order, string[] badUsers, string[] badIds, string unknownGuid, byte[][] badPurchaseBodies, string[] badContentTypes)
+    {
+        const string json = "application/json";
+        var valid = "{\"paymentReference\":\"hostile-card\"}"u8.ToArray();
+        var payment = $"/api/reservations/{order.Reservation}/payment";
+        byte[][] badPaymentBodies =
+        [
+            "{}"u8.ToArray(), "{\"paymentReference\":\"\"}"u8.ToArray(), "{\"paymentReference\":null}"u8.ToArray(),
+            Encoding.UTF8.GetBytes($"{{\"paymentReference\":\"{new string('r', 129)}\"}}"), "{\"paymentReference\":\"a b\"}"u8.ToArray(),
+            "{\"paymentReference\":\"zahlung-\u00e4\"}"u8.ToArray(), Encoding.UTF8.GetBytes("{\"paymentReference\":\"k\u00e4rtchen\"}"),
+            "{\"paymentReference\":42}"u8.ToArray(), "{\"paymentReference\":true}"u8.ToArray(), "{\"paymentReference\":{}}"u8.ToArray(),
+            "{\"paymentReference\":\"ok\",\"amount\":1}"u8.ToArray(), "{\"paymentReference\":\"a\",\"paymentReference\":\"b\"}"u8.ToArray(),
+            "{\"PaymentReference\":\"ok\",\"paymentreference\":\"ok\"}"u8.ToArray(), Encoding.UTF8.GetBytes($"{{\"paymentReference\":\"{new string('r', 5000)}\"}}"),
+        ];
+
+        yield return new Probe("POST", payment, null, null, null, valid, json);
+        yield return new Probe("POST", payment, order.Buyer, null, null, null, null);
+        yield return new Probe("POST", payment, $"{order.Buyer}-not", null, null, valid, json);
+        yield return new Probe("POST", payment, order.Buyer.ToUpperInvariant(), null, null, valid, json);
+        foreach (var user in badUsers)
+        {
+            yield return new Probe("POST", payment, user, null, null, valid, json);
+            yield return new Probe("POST", $"/api/reservations/{unknownGuid}/payment", user, null, null, valid, json);
+        }
+
+        foreach (var body in badPurchaseBodies.Concat(badPaymentBodies))
+        {
+            yield return new Probe("POST", payment, order.Buyer, null, null, body, json);
+            yield return new Probe("POST", payment, order.Buyer, null, null, body, "application/json; charset=utf-8");
+        }
+
+        foreach (var type in badContentTypes)
+        {
+            yield return new Probe("POST", payment, order.Buyer, null, null, valid, type);
+        }
+
+        foreach (var id in badIds.Append(unknownGuid))
+        {
+            yield return new Probe("POST", $"/api/reservations/{id}/payment", order.Buyer, null, null, valid, json);
+        }
+
+        foreach (var shard in new[] { 0, 1, 2, 1023, ushort.MaxValue })
+        {
+            yield return new Probe("POST", $"/api/reservations/{Seckill.Inventory.ReservationIds.New(order.CampaignNumber, shard)}/payment", order.Buyer, null, null, valid, json);
+        }
+
+        yield return new Probe("POST", $"/api/reservations/{Seckill.Inventory.ReservationIds.New(int.MaxValue, 0)}/payment", order.Buyer, null, null, valid, json);
+        yield return new Probe("GET", payment, order.Buyer, null, null, null, null);
+        yield return new Probe("PUT", payment, order.Buyer, null, null, valid, json);
+        yield return new Probe("DELETE", payment, order.Buyer, null, null, null, null);
+        yield return new Probe("POST", $"{payment}/x", order.Buyer, null, null, valid, json);
     }
 }
