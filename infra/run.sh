@@ -21,7 +21,7 @@ cd "$root"
 
 # The worker rate defaults to one given in the environment, which the workers' own variable below would otherwise override.
 stock=10000 buyers=100000 shards=4 workers=2 worker_rate=${Seckill__Worker__MaxOrdersPerSecond:-0} sale=1 detach=0 command=start
-# Short, so expiry and resale happen within the demo: the run waits about the window plus ~20 s more.
+# Short, so expiry and resale happen within the demo: the run takes about the window plus ~5 s longer.
 pay_share=0.8 payment_window=30
 while [ $# -gt 0 ]; do
   case "$1" in
