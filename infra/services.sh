@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Local backing services for Seckill without Docker: PostgreSQL 15, RabbitMQ
-# 3.10 (+ management UI) and N Redis 7 shards, all on 127.0.0.1 only, with
-# data, logs, pid files and sockets under $SECKILL_LOCAL_DIR (default
-# <repo>/.local). Docker users: see infra/compose.yaml instead.
+# 3.10 (+ management UI and Prometheus endpoint), N Redis 7 shards and
+# Prometheus 2 with a Redis exporter per shard and a PostgreSQL exporter, all
+# on 127.0.0.1 only, with data, logs, pid files and sockets under
+# $SECKILL_LOCAL_DIR (default <repo>/.local). Docker users: see
+# infra/compose.yaml instead.
 #
-# Usage: infra/services.sh up|stop|status|restart [postgres|rabbitmq|redis|redis:<port>]
+# Usage: infra/services.sh up|stop|status|restart [postgres|rabbitmq|redis|redis:<port>|prometheus]
 #        infra/services.sh env                  print the path of the env file
 #        infra/services.sh rabbitmqctl ARGS...  rabbitmqctl against our node
 #        (likewise rabbitmq-diagnostics, rabbitmq-queues, rabbitmq-plugins)
 #
 # Ports (env overrides): SECKILL_PG_PORT=5432 SECKILL_AMQP_PORT=5672
 #   SECKILL_RABBIT_MGMT_PORT=15672 SECKILL_REDIS_BASE_PORT=6380
-#   SECKILL_REDIS_SHARDS=4 (ports base..base+N-1). Rarely needed:
+#   SECKILL_REDIS_SHARDS=4 (ports base..base+N-1) SECKILL_PROMETHEUS_PORT=9090
+#   SECKILL_REDIS_EXPORTER_BASE_PORT=9121 (one per shard) SECKILL_PG_EXPORTER_PORT=9187
+#   SECKILL_RABBIT_PROMETHEUS_PORT=15692. Rarely needed:
 #   SECKILL_RABBIT_DIST_PORT (default AMQP+20000), SECKILL_RABBIT_NODENAME.
 #
 # `up` writes $SECKILL_LOCAL_DIR/seckill.env: KEY='value' lines, every value
@@ -19,7 +23,8 @@
 # Other readers: split at the first '=', strip one pair of surrounding '.
 # Secrets are generated once into .local/secrets.env (mode 600) and reused.
 #
-# `status` exits 0 when every selected service runs, 3 otherwise.
+# `status` exits 0 when every selected service runs, 3 otherwise; it also
+# shows the readiness of an intake and workers started by infra/run.sh.
 # Needs root: postgres must be started as the postgres OS user.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -33,6 +38,10 @@ AMQP_PORT=${SECKILL_AMQP_PORT:-5672}
 RABBIT_MGMT_PORT=${SECKILL_RABBIT_MGMT_PORT:-15672}
 REDIS_BASE_PORT=${SECKILL_REDIS_BASE_PORT:-6380}
 REDIS_SHARDS=${SECKILL_REDIS_SHARDS:-4}
+PROM_PORT=${SECKILL_PROMETHEUS_PORT:-9090}
+REDIS_EXPORTER_BASE_PORT=${SECKILL_REDIS_EXPORTER_BASE_PORT:-9121}
+PG_EXPORTER_PORT=${SECKILL_PG_EXPORTER_PORT:-9187}
+RABBIT_PROM_PORT=${SECKILL_RABBIT_PROMETHEUS_PORT:-15692}
 
 # shellcheck source=lib/common.sh
 . "$INFRA_DIR/lib/common.sh"
@@ -40,6 +49,10 @@ require_port SECKILL_PG_PORT "$PG_PORT"
 require_port SECKILL_AMQP_PORT "$AMQP_PORT"
 require_port SECKILL_RABBIT_MGMT_PORT "$RABBIT_MGMT_PORT"
 require_port SECKILL_REDIS_BASE_PORT "$REDIS_BASE_PORT"
+require_port SECKILL_PROMETHEUS_PORT "$PROM_PORT"
+require_port SECKILL_REDIS_EXPORTER_BASE_PORT "$REDIS_EXPORTER_BASE_PORT"
+require_port SECKILL_PG_EXPORTER_PORT "$PG_EXPORTER_PORT"
+require_port SECKILL_RABBIT_PROMETHEUS_PORT "$RABBIT_PROM_PORT"
 [[ $REDIS_SHARDS =~ ^[1-9][0-9]*$ ]] && (( REDIS_BASE_PORT + REDIS_SHARDS - 1 <= 65535 )) \
   || die "SECKILL_REDIS_SHARDS=$REDIS_SHARDS is not a usable shard count"
 
@@ -67,13 +80,16 @@ LOCAL=$(cd "$LOCAL" && pwd -P)   # absolute and symlink-free: it ends up in conf
 . "$INFRA_DIR/lib/rabbitmq.sh"
 # shellcheck source=lib/redis.sh
 . "$INFRA_DIR/lib/redis.sh"
+# shellcheck source=lib/prometheus.sh
+. "$INFRA_DIR/lib/prometheus.sh"
 
 usage() {
-  sed -n '7,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '9,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
-# Expands the optional service argument into postgres / rabbitmq / redis:<port> items.
+# Expands the optional service argument into postgres / rabbitmq / redis:<port> / prometheus items
+# (prometheus = the server and its exporters; they come last, after what they watch).
 select_services() { # ACTION [SERVICE]
   local port
   case ${2:-all} in
@@ -83,9 +99,11 @@ select_services() { # ACTION [SERVICE]
         for port in $(redis_known_ports); do SELECTED+=("redis:$port"); done
       else
         for port in $(redis_configured_ports); do SELECTED+=("redis:$port"); done
-      fi ;;
+      fi
+      SELECTED+=(prometheus) ;;
     postgres|postgresql|pg) SELECTED=(postgres) ;;
     rabbitmq|rabbit) SELECTED=(rabbitmq) ;;
+    prometheus|prom) SELECTED=(prometheus) ;;
     redis)
       SELECTED=()
       for port in $(if [[ $1 == stop ]]; then redis_known_ports; else redis_configured_ports; fi); do
@@ -98,7 +116,7 @@ select_services() { # ACTION [SERVICE]
         die "redis:$port is outside the configured shard ports $REDIS_BASE_PORT..$((REDIS_BASE_PORT + REDIS_SHARDS - 1)) (SECKILL_REDIS_BASE_PORT/SECKILL_REDIS_SHARDS)"
       fi
       SELECTED=("redis:$port") ;;
-    *) die "unknown service '$2' (expected postgres, rabbitmq, redis or redis:<port>)" ;;
+    *) die "unknown service '$2' (expected postgres, rabbitmq, redis, redis:<port> or prometheus)" ;;
   esac
 }
 
@@ -121,6 +139,7 @@ cmd_up() {
       postgres) pg_preflight ;;
       rabbitmq) rabbit_preflight ;;
       redis:*) redis_preflight "${s#redis:}" ;;
+      prometheus) prom_preflight ;;
     esac
   done
   load_secrets
@@ -136,6 +155,7 @@ cmd_up() {
     esac
   done
   if (( with_rabbit )); then rabbit_finish; fi
+  [[ " ${SELECTED[*]} " != *" prometheus "* ]] || prom_up
   summary "$start"
 }
 
@@ -149,12 +169,16 @@ Ready in $(elapsed "$1").
   Redis:     $redis_list
   RabbitMQ:   amqp://127.0.0.1:$AMQP_PORT  vhost /  (node $RABBIT_NODENAME)
   RabbitMQ management UI: $RMQ_MGMT_URL (user seckill, password in $LOCAL/seckill.env)
+  Prometheus: $PROM_URL  (scrapes RabbitMQ :$RABBIT_PROM_PORT, Redis exporters :$REDIS_EXPORTER_BASE_PORT.., PostgreSQL exporter :$PG_EXPORTER_PORT,
+              the intake :$INTAKE_PORT and workers :$((WORKER_BASE_PORT + 1)).. while infra/run.sh runs them)
 Env file: $LOCAL/seckill.env   (bash: set -a; . $LOCAL/seckill.env; set +a)
 TXT
 }
 
 cmd_stop() {
   local s
+  # Watchers first, so they do not log the others going away.
+  [[ " ${SELECTED[*]} " != *" prometheus "* ]] || prom_stop
   for s in "${SELECTED[@]}"; do
     case $s in
       postgres) pg_stop ;;
@@ -171,8 +195,10 @@ cmd_status() {
       postgres) pg_status || rc=3 ;;
       rabbitmq) rabbit_status || rc=3 ;;
       redis:*) redis_status "${s#redis:}" || rc=3 ;;
+      prometheus) prom_status || rc=3 ;;
     esac
   done
+  [[ ${STATUS_ALL:-0} == 0 ]] || app_status
   return "$rc"
 }
 
@@ -186,7 +212,7 @@ main() {
         up)      need_root; take_lock; cmd_up ;;
         stop)    need_root; take_lock; cmd_stop ;;
         restart) need_root; take_lock; cmd_stop; cmd_up ;;
-        status)  cmd_status ;;
+        status)  [[ -n ${2:-} ]] || STATUS_ALL=1; cmd_status ;;
       esac ;;
     env)
       printf '%s\n' "$LOCAL/seckill.env" ;;

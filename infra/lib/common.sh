@@ -145,6 +145,9 @@ write_env_file() {
       printf "Seckill__RabbitMq__Username='seckill'\n"
       printf "Seckill__RabbitMq__Password='%s'\n" "${SECRET[SECKILL_RABBIT_PASSWORD]}"
       printf "Seckill__AdminKey='%s'\n" "${SECRET[SECKILL_ADMIN_KEY]}"
+      # Where the tests find Prometheus and drop their scrape targets (file_sd).
+      printf "SECKILL_PROMETHEUS_URL='http://127.0.0.1:%s'\n" "$PROM_PORT"
+      printf "SECKILL_PROMETHEUS_TARGETS='%s'\n" "$LOCAL/prometheus/targets"
     } >"$file.tmp"
     mv -f "$file.tmp" "$file"
   )

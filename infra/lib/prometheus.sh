@@ -1,0 +1,278 @@
+# shellcheck shell=bash
+# Prometheus 2 plus one prometheus-redis-exporter per Redis shard and one
+# prometheus-postgres-exporter, for infra/services.sh (sourced). Debian's
+# packages, run as our own processes (not their system services) on
+# 127.0.0.1, with config, data, logs and pid files under $LOCAL/prometheus.
+
+PROM_DIR=$LOCAL/prometheus
+PROM_CONFIG=$PROM_DIR/prometheus.yml
+# File-based service discovery: infra/run.sh writes the workers' targets here,
+# a test writes its own; Prometheus picks changes up without a restart.
+PROM_TARGETS=$PROM_DIR/targets
+PROM_URL=http://127.0.0.1:$PROM_PORT
+# 2 s: a sale lasts seconds, and rate(...[10s]) needs several samples inside its window.
+PROM_SCRAPE_INTERVAL=${SECKILL_PROMETHEUS_SCRAPE_INTERVAL:-2s}
+PROM_BIN=/usr/bin/prometheus
+REDIS_EXPORTER_BIN=/usr/bin/prometheus-redis-exporter
+PG_EXPORTER_BIN=/usr/bin/prometheus-postgres-exporter
+
+# The intake and workers are not ours to start (infra/run.sh does), but where
+# they listen is fixed so Prometheus and `status` know where to look.
+INTAKE_PORT=${SECKILL_INTAKE_PORT:-5080}
+WORKER_BASE_PORT=${SECKILL_WORKER_BASE_PORT:-5090}
+
+# ---------------------------------------------------------------- packages --
+prom_ensure_packages() {
+  local missing=()
+  [[ -x $PROM_BIN ]] || missing+=(prometheus)
+  [[ -x $REDIS_EXPORTER_BIN ]] || missing+=(prometheus-redis-exporter)
+  [[ -x $PG_EXPORTER_BIN ]] || missing+=(prometheus-postgres-exporter)
+  (( ${#missing[@]} )) || return 0
+  say "installing missing packages (${missing[*]}) with apt-get..."
+  apt-get update
+  # No recommends: they pull in prometheus-node-exporter and its collectors, which nothing here reads.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  # On a systemd machine the packages start their own services on 9090/9121/9187,
+  # which would take the ports ours need; ours are the only ones wanted.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    local unit
+    for unit in "${missing[@]}"; do
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+  fi
+}
+
+# ------------------------------------------------------------------ procs --
+# One pid file per process; "ours" = the expected binary with our config or
+# port on its command line (comm is cut to 15 characters by the kernel).
+prom_proc_pid() { # NAME BIN NEEDLE
+  local pid
+  pid=$(read_pidfile "$PROM_DIR/run/$1.pid")
+  [[ -n $pid ]] && pid_is "$pid" "$(basename "$2" | cut -c1-15)" "$3" && printf '%s\n' "$pid"
+}
+
+prom_http_ok() { curl -fs -o /dev/null --max-time 3 "$1"; }
+
+# Starts BIN in its own session unless NAME already runs; waits until URL answers.
+prom_proc_up() { # NAME BIN NEEDLE PORT PORT_VAR URL ARGS...
+  local name=$1 bin=$2 needle=$3 port=$4 port_var=$5 url=$6 pid start=$SECONDS log
+  shift 6
+  log=$PROM_DIR/log/$name.log
+  if pid=$(prom_proc_pid "$name" "$bin" "$needle"); then
+    wait_for 30 "$pid" prom_http_ok "$url" || die "$name: pid $pid is running but $url does not answer"
+    say "$name: already running on 127.0.0.1:$port"
+    return 0
+  fi
+  ensure_port_free "$port" "$port_var" "$name"
+  mkdir -p "$PROM_DIR/run" "$PROM_DIR/log"
+  printf '\n=== %s services.sh up ===\n' "$(date -Is)" >>"$log"
+  setsid "$bin" "$@" </dev/null >>"$log" 2>&1 9>&- &
+  pid=$!
+  printf '%s\n' "$pid" >"$PROM_DIR/run/$name.pid"
+  if ! wait_for 60 "$pid" prom_http_ok "$url"; then
+    show_log "$log" 20
+    die "$name: not answering at $url (log: $log)"
+  fi
+  say "$name: started on 127.0.0.1:$port ($(elapsed "$start"))"
+}
+
+prom_proc_stop() { # NAME BIN NEEDLE
+  local pid
+  pid=$(prom_proc_pid "$1" "$2" "$3") || { say "$1: not running"; rm -f "$PROM_DIR/run/$1.pid"; return 0; }
+  # All three flush and exit on SIGTERM (Prometheus closes its TSDB head cleanly).
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_pid_gone "$pid" 60 || die "$1: pid $pid did not exit after SIGTERM; stop it by hand"
+  rm -f "$PROM_DIR/run/$1.pid"
+  say "$1: stopped"
+}
+
+prom_proc_status() { # NAME BIN NEEDLE PORT URL
+  local pid
+  if pid=$(prom_proc_pid "$1" "$2" "$3"); then
+    if prom_http_ok "$5"; then
+      say "$1: running on 127.0.0.1:$4 (pid $pid)"
+    else
+      say "$1: running but NOT answering at $5 (pid $pid, log $PROM_DIR/log/$1.log)"
+    fi
+    return 0
+  fi
+  say "$1: stopped (127.0.0.1:$4)"
+  return 3
+}
+
+# --------------------------------------------------------------- exporters --
+redis_exporter_port() { printf '%s\n' "$((REDIS_EXPORTER_BASE_PORT + $1 - REDIS_BASE_PORT))"; } # REDIS_PORT
+
+redis_exporter() { # ACTION REDIS_PORT
+  local port name
+  port=$(redis_exporter_port "$2")
+  name="redis-exporter:$port"
+  case $1 in
+    up) prom_proc_up "$name" "$REDIS_EXPORTER_BIN" "127.0.0.1:$port" "$port" SECKILL_REDIS_EXPORTER_BASE_PORT \
+          "http://127.0.0.1:$port/metrics" \
+          -redis.addr "redis://127.0.0.1:$2" -web.listen-address "127.0.0.1:$port" ;;
+    stop) prom_proc_stop "$name" "$REDIS_EXPORTER_BIN" "127.0.0.1:$port" ;;
+    status) prom_proc_status "$name" "$REDIS_EXPORTER_BIN" "127.0.0.1:$port" "$port" "http://127.0.0.1:$port/metrics" ;;
+  esac
+}
+
+pg_exporter() { # ACTION
+  local name=postgres-exporter
+  case $1 in
+    # The DSN goes through the environment, never the command line (ps shows that to everyone).
+    up) DATA_SOURCE_NAME="postgresql://seckill:${SECRET[SECKILL_PG_PASSWORD]}@127.0.0.1:$PG_PORT/seckill?sslmode=disable" \
+          prom_proc_up "$name" "$PG_EXPORTER_BIN" "127.0.0.1:$PG_EXPORTER_PORT" "$PG_EXPORTER_PORT" SECKILL_PG_EXPORTER_PORT \
+          "http://127.0.0.1:$PG_EXPORTER_PORT/metrics" \
+          --web.listen-address="127.0.0.1:$PG_EXPORTER_PORT" ;;
+    stop) prom_proc_stop "$name" "$PG_EXPORTER_BIN" "127.0.0.1:$PG_EXPORTER_PORT" ;;
+    status) prom_proc_status "$name" "$PG_EXPORTER_BIN" "127.0.0.1:$PG_EXPORTER_PORT" "$PG_EXPORTER_PORT" \
+              "http://127.0.0.1:$PG_EXPORTER_PORT/metrics" ;;
+  esac
+}
+
+# -------------------------------------------------------------- prometheus --
+prom_write_config() {
+  local p i redis_targets=''
+  mkdir -p "$PROM_DIR/data" "$PROM_TARGETS"
+  for p in $(redis_configured_ports); do
+    i=$((p - REDIS_BASE_PORT))
+    redis_targets+="
+      - targets: ['127.0.0.1:$(redis_exporter_port "$p")']
+        labels: {shard: '$i', redis: '127.0.0.1:$p'}"
+  done
+  cat >"$PROM_CONFIG.tmp" <<YAML
+# Generated by infra/services.sh on every start; edits are overwritten.
+global:
+  scrape_interval: $PROM_SCRAPE_INTERVAL
+  evaluation_interval: $PROM_SCRAPE_INTERVAL
+  scrape_timeout: $PROM_SCRAPE_INTERVAL
+
+scrape_configs:
+  - job_name: intake
+    static_configs:
+      - targets: ['127.0.0.1:$INTAKE_PORT']
+        labels: {service: intake}
+
+  # Worker k listens on $WORKER_BASE_PORT+k; infra/run.sh writes the list when it starts them.
+  - job_name: worker
+    file_sd_configs:
+      - files: ['$PROM_TARGETS/worker*.json']
+        refresh_interval: 5s
+
+  # Integration tests register their own short-lived processes here.
+  - job_name: test
+    file_sd_configs:
+      - files: ['$PROM_TARGETS/test-*.json']
+        refresh_interval: 5s
+
+  # rabbitmq_prometheus; per-object metrics are switched on in rabbitmq.conf (queue depth per queue).
+  - job_name: rabbitmq
+    static_configs:
+      - targets: ['127.0.0.1:$RABBIT_PROM_PORT']
+
+  - job_name: redis
+    static_configs:$redis_targets
+
+  - job_name: postgres
+    static_configs:
+      - targets: ['127.0.0.1:$PG_EXPORTER_PORT']
+
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:$PROM_PORT']
+YAML
+  mv -f "$PROM_CONFIG.tmp" "$PROM_CONFIG"
+}
+
+prom_server() { # ACTION
+  case $1 in
+    up)
+      local pid
+      prom_write_config
+      # Already running: reload so a changed shard count or port reaches it.
+      if pid=$(prom_proc_pid prometheus "$PROM_BIN" "$PROM_CONFIG"); then kill -HUP "$pid" 2>/dev/null || true; fi
+      prom_proc_up prometheus "$PROM_BIN" "$PROM_CONFIG" "$PROM_PORT" SECKILL_PROMETHEUS_PORT "$PROM_URL/-/ready" \
+        --config.file="$PROM_CONFIG" \
+        --storage.tsdb.path="$PROM_DIR/data" \
+        --storage.tsdb.retention.time="${SECKILL_PROMETHEUS_RETENTION:-7d}" \
+        --web.listen-address="127.0.0.1:$PROM_PORT" \
+        --web.enable-lifecycle ;;
+    stop) prom_proc_stop prometheus "$PROM_BIN" "$PROM_CONFIG" ;;
+    status) prom_proc_status prometheus "$PROM_BIN" "$PROM_CONFIG" "$PROM_PORT" "$PROM_URL/-/ready" ;;
+  esac
+}
+
+prom_preflight() {
+  local p port
+  prom_proc_pid prometheus "$PROM_BIN" "$PROM_CONFIG" >/dev/null || ensure_port_free "$PROM_PORT" SECKILL_PROMETHEUS_PORT prometheus
+  prom_proc_pid postgres-exporter "$PG_EXPORTER_BIN" "127.0.0.1:$PG_EXPORTER_PORT" >/dev/null \
+    || ensure_port_free "$PG_EXPORTER_PORT" SECKILL_PG_EXPORTER_PORT postgres-exporter
+  for p in $(redis_configured_ports); do
+    port=$(redis_exporter_port "$p")
+    prom_proc_pid "redis-exporter:$port" "$REDIS_EXPORTER_BIN" "127.0.0.1:$port" >/dev/null \
+      || ensure_port_free "$port" SECKILL_REDIS_EXPORTER_BASE_PORT "redis-exporter:$port"
+  done
+}
+
+# Exporters first: Prometheus's first scrape then already finds them up.
+prom_up() {
+  local p
+  prom_ensure_packages
+  for p in $(redis_configured_ports); do redis_exporter up "$p"; done
+  pg_exporter up
+  prom_server up
+}
+
+prom_stop() {
+  local p f
+  prom_server stop
+  pg_exporter stop
+  # Every exporter we started, also for shards no longer configured.
+  for f in "$PROM_DIR"/run/redis-exporter:*.pid; do
+    [[ -e $f ]] || continue
+    p=${f##*:}; p=${p%.pid}
+    redis_exporter stop "$((p - REDIS_EXPORTER_BASE_PORT + REDIS_BASE_PORT))"
+  done
+}
+
+prom_status() {
+  local p rc=0
+  prom_server status || rc=3
+  for p in $(redis_configured_ports); do redis_exporter status "$p" || rc=3; done
+  pg_exporter status || rc=3
+  return "$rc"
+}
+
+# ------------------------------------------------------------ applications --
+# The intake and workers started by infra/run.sh: their readiness (every Redis
+# shard, RabbitMQ, PostgreSQL) as they see it. Informational: they are not
+# services of this script, so they never change its exit code.
+app_status() {
+  local run=$LOCAL/run f k port
+  app_health intake "$INTAKE_PORT" "$run/intake.pid"
+  for f in "$run"/worker-*.pid; do
+    [[ -e $f ]] || continue
+    k=${f##*/worker-}; k=${k%.pid}
+    [[ $k =~ ^[0-9]+$ ]] || continue
+    port=$((WORKER_BASE_PORT + k))
+    app_health "worker-$k" "$port" "$f"
+  done
+}
+
+app_health() { # NAME PORT PIDFILE
+  local pid code body
+  pid=$(read_pidfile "$3")
+  if [[ -z $pid ]] || ! pid_alive "$pid"; then
+    # A process started another way (an IDE, dotnet run) still counts if it answers.
+    port_open "$2" || { say "$1: not running (127.0.0.1:$2)"; return 0; }
+    pid='?'
+  fi
+  body=$(curl -s --max-time 3 -w '\n%{http_code}' "http://127.0.0.1:$2/health/ready" 2>/dev/null) || body=$'\n000'
+  code=${body##*$'\n'}
+  body=${body%$'\n'*}
+  case $code in
+    200) say "$1: ready on http://127.0.0.1:$2 (pid $pid)" ;;
+    000) say "$1: running (pid $pid) but not answering on http://127.0.0.1:$2" ;;
+    *) say "$1: NOT ready on http://127.0.0.1:$2 (pid $pid, /health/ready $code${body:+: $(tr -s '\n ' ' ' <<<"$body" | cut -c1-200)})" ;;
+  esac
+}
