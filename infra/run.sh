@@ -111,11 +111,23 @@ fi
 # --contentRoot: appsettings.json sits beside the program, not in the working directory.
 ASPNETCORE_ENVIRONMENT=Production nohup dotnet "$intake" --urls "$url" --contentRoot "$root/$(dirname "$intake")" >"$log_dir/intake.log" 2>&1 &
 echo $! >"$run_dir/intake.pid"
+# Worker k serves /metrics and /health on 5090+k (SECKILL_WORKER_BASE_PORT), and Prometheus finds
+# the workers through the file_sd list written here (infra/services.sh configures it to read that).
+worker_base_port=${SECKILL_WORKER_BASE_PORT:-5090}
+worker_targets=()
 for i in $(seq 1 "$workers"); do
-  Seckill__Worker__MaxOrdersPerSecond=$worker_rate DOTNET_ENVIRONMENT=Production \
+  Seckill__Worker__MaxOrdersPerSecond=$worker_rate Seckill__Worker__HttpPort=$((worker_base_port + i)) DOTNET_ENVIRONMENT=Production \
     nohup dotnet "$worker" >"$log_dir/worker-$i.log" 2>&1 &
   echo $! >"$run_dir/worker-$i.pid"
+  worker_targets+=("\"127.0.0.1:$((worker_base_port + i))\"")
 done
+if [ -n "${SECKILL_PROMETHEUS_TARGETS:-}" ]; then
+  mkdir -p "$SECKILL_PROMETHEUS_TARGETS"
+  # Written whole and renamed: Prometheus may read the file at any moment.
+  printf '[{"targets": [%s], "labels": {"service": "worker"}}]\n' "$(IFS=,; echo "${worker_targets[*]}")" \
+    >"$SECKILL_PROMETHEUS_TARGETS/worker.json.tmp"
+  mv -f "$SECKILL_PROMETHEUS_TARGETS/worker.json.tmp" "$SECKILL_PROMETHEUS_TARGETS/worker.json"
+fi
 
 for _ in $(seq 1 120); do
   curl -fsS "$url/health" >/dev/null 2>&1 && break
@@ -136,8 +148,10 @@ fi
 
 cat <<EOT
 
-Intake:               $url   (OpenAPI: $url/openapi/v1.json)
+Intake:               $url   (OpenAPI: $url/openapi/v1.json, live dashboard: $url/dashboard)
 RabbitMQ management:  http://127.0.0.1:${Seckill__RabbitMq__ManagementPort}   (user ${Seckill__RabbitMq__Username}, password in $env_file)
+Prometheus:           ${SECKILL_PROMETHEUS_URL:-http://127.0.0.1:9090}/classic/graph   (queries: README "What to watch")
+Health:               bash infra/services.sh status   (each server, exporter, the intake's and workers' /health/ready)
 Logs:                 $log_dir/
 Admin key:            Seckill__AdminKey in $env_file
 Try:  curl -s $url/api/campaigns -H "X-Admin-Key: \$Seckill__AdminKey"   (after: set -a; . $env_file; set +a)
