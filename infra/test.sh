@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README's test command: every test project against the real PostgreSQL, RabbitMQ and Redis,
-# starting them first if they are down. Last line: "N passed, N failed".
+# starting them first if they are down, with Prometheus and its exporters (the Prometheus test
+# reads the real server's query API). Last line: "N passed, N failed".
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -165,6 +165,7 @@ ensure_packages() {
   (( ${#missing[@]} )) || return 0
   say "installing missing packages (${missing[*]}) with apt-get..."
   apt-get update
+  APT_UPDATED=1
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
   note "package installs may start their own system services (postgresql on 5432, rabbitmq-server on 5672, redis on 6379); stop those if a port clash is reported below"
 }

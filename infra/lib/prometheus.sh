@@ -29,7 +29,7 @@ prom_ensure_packages() {
   [[ -x $PG_EXPORTER_BIN ]] || missing+=(prometheus-postgres-exporter)
   (( ${#missing[@]} )) || return 0
   say "installing missing packages (${missing[*]}) with apt-get..."
-  apt-get update
+  [[ ${APT_UPDATED:-0} == 1 ]] || apt-get update
   # No recommends: they pull in prometheus-node-exporter and its collectors, which nothing here reads.
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
   # On a systemd machine the packages start their own services on 9090/9121/9187,
