@@ -237,7 +237,7 @@ app_health() { # NAME PORT PIDFILE
     port_open "$2" || { say "$1: not running (127.0.0.1:$2)"; return 0; }
     pid='?'
   fi
-  body=$(curl -s --max-time 3 -w '\n%{http_code}' "http://127.0.0.1:$2/health/ready" 2>/dev/null) || body=$'\n000'
+  body=$(curl -s --max-time 5 -w '\n%{http_code}' "http://127.0.0.1:$2/health/ready" 2>/dev/null) || body=$'\n000'
   code=${body##*$'\n'}
   body=${body%$'\n'*}
   case $code in
