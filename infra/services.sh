@@ -15,7 +15,9 @@
 #   SECKILL_RABBIT_MGMT_PORT=15672 SECKILL_REDIS_BASE_PORT=6380
 #   SECKILL_REDIS_SHARDS=4 (ports base..base+N-1) SECKILL_PROMETHEUS_PORT=9090
 #   SECKILL_REDIS_EXPORTER_BASE_PORT=9121 (one per shard) SECKILL_PG_EXPORTER_PORT=9187
-#   SECKILL_RABBIT_PROMETHEUS_PORT=15692. Rarely needed:
+#   SECKILL_RABBIT_PROMETHEUS_PORT=15692; where Prometheus and `status` look for
+#   the intake and workers: SECKILL_INTAKE_PORT=5080 SECKILL_WORKER_BASE_PORT=5090
+#   (worker k on base+k, as infra/run.sh starts them). Rarely needed:
 #   SECKILL_RABBIT_DIST_PORT (default AMQP+20000), SECKILL_RABBIT_NODENAME.
 #
 # `up` writes $SECKILL_LOCAL_DIR/seckill.env: KEY='value' lines, every value
