@@ -47,6 +47,9 @@ public class Watching_a_sale_on_the_dashboard(PipelineFixture fixture)
             Args = ["--no-sandbox"],
         });
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        // The whole suite shares two cores with the servers: a poll may take seconds, not Playwright's default 5.
+        Assertions.SetDefaultExpectTimeout(30_000);
+        page.SetDefaultTimeout(30_000);
         var scriptErrors = new List<string>();
         page.PageError += (_, error) => scriptErrors.Add(error);
         try
