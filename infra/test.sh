@@ -6,6 +6,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+# The dashboard's browser test drives Debian's chromium; Playwright's own browser download is never used.
+if [ ! -x /usr/bin/chromium ]; then
+  as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
 bash infra/services.sh up
 env_file=$(bash infra/services.sh env)
 # The tests find .local/seckill.env themselves; exporting it also covers a SECKILL_LOCAL_DIR elsewhere.

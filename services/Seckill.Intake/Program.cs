@@ -2,6 +2,7 @@ using Seckill.Intake.Payments;
 using Seckill.Data;
 using Seckill.Intake;
 using Seckill.Intake.Campaigns;
+using Seckill.Intake.Dashboard;
 using Seckill.Intake.Http;
 using Seckill.Intake.Purchases;
 using Seckill.Intake.Reservations;
@@ -41,6 +42,7 @@ builder.Services.AddSingleton<OrderPayments>();
 builder.Services.AddRateLimiter(AdmissionControl.Configure);
 builder.Services.AddOpenApi();
 builder.Services.AddHealthChecks();
+builder.Services.AddDashboard();
 
 var app = builder.Build();
 
@@ -58,6 +60,7 @@ if (args is ["reconcile", var campaign, .. var flags])
 
 app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ProblemCodes.StatusOf });
 app.UseStatusCodePages();
+app.UseDashboard();
 app.UseRateLimiter();
 app.MapOpenApi();
 app.MapHealthChecks("/health");
