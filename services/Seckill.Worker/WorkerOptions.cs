@@ -48,5 +48,14 @@ public sealed class WorkerOptions
     [Range(1, 1_000)]
     public int CompensationConcurrency { get; init; } = 16;
 
+    public const int DefaultHttpPort = 5090;
+
+    /// <summary>
+    /// Port of the worker's <c>/metrics</c> and <c>/health/*</c> listener; infra/run.sh gives worker k
+    /// 5090+k. 0 takes a free port (the tests, which run several workers in one process).
+    /// </summary>
+    [Range(0, 65_535)]
+    public int HttpPort { get; init; } = DefaultHttpPort;
+
     public int EffectivePrefetch => PrefetchCount > 0 ? PrefetchCount : BatchSize * BatchConcurrency * 2;
 }
