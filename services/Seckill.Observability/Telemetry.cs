@@ -36,7 +36,9 @@ public static class Telemetry
                     .AddAspNetCoreInstrumentation()
                     .AddRuntimeInstrumentation()
                     .AddNpgsqlInstrumentation()
-                    .AddPrometheusExporter();
+                    .AddPrometheusExporter()
+                    // Room for the stock gauge's campaigns × shards (the default limit is 2000 series).
+                    .AddView("seckill.shard.virtual_stock", new MetricStreamConfiguration { CardinalityLimit = 20_000 });
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();

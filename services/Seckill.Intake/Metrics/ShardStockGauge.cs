@@ -8,12 +8,18 @@ namespace Seckill.Intake.Metrics;
 
 /// <summary>
 /// <c>seckill.shard.virtual_stock{campaign,shard}</c> for the campaigns whose stock is loaded and whose
-/// sale has not closed. A scrape reads the last snapshot; Redis and PostgreSQL are read here, every
+/// sale is on (started, not closed). A scrape reads the last snapshot; Redis and PostgreSQL are read here, every
 /// <see cref="Refresh"/>, whatever the number of scrapers or shards.
 /// </summary>
 public sealed partial class ShardStockGauge : BackgroundService
 {
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The newest open campaigns only: campaigns left open without an end would otherwise grow the
+    /// series (and the Redis reads) without bound.
+    /// </summary>
+    public const int MaxCampaigns = 20;
 
     private readonly IDbContextFactory<SeckillDbContext> _contexts;
     private readonly VirtualInventory _inventory;
@@ -65,7 +71,9 @@ public sealed partial class ShardStockGauge : BackgroundService
         var now = _clock.GetUtcNow();
         await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
         var open = await db.Campaigns.AsNoTracking()
-            .Where(c => c.InventoryLoadedAt != null && (c.EndedAt == null || c.EndedAt > now) && (c.EndsAt == null || c.EndsAt > now))
+            .Where(c => c.InventoryLoadedAt != null && c.StartsAt <= now && (c.EndedAt == null || c.EndedAt > now) && (c.EndsAt == null || c.EndsAt > now))
+            .OrderByDescending(c => c.StartsAt)
+            .Take(MaxCampaigns)
             .Select(c => new { c.Id, c.ShardCount })
             .ToListAsync(cancellationToken);
         var measurements = new List<Measurement<long>>();

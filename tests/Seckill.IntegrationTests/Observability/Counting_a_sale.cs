@@ -78,14 +78,15 @@ public class Counting_a_sale(PipelineFixture fixture)
         Assert.Contains("dotnet_gc_collections_total", intakeAfter, StringComparison.Ordinal);
 
         // The per-shard stock gauge reads Redis in the background every few seconds: every shard at zero.
+        var now = "";
         Assert.True(await Waiting.UntilAsync(async () =>
         {
-            var now = await client.ScrapeAsync();
+            now = await client.ScrapeAsync();
             return Enumerable.Range(0, shards).All(s =>
                 now.Contains($"seckill_shard_virtual_stock{{", StringComparison.Ordinal)
                 && Value(now, "seckill_shard_virtual_stock", ("campaign", campaign.Id.ToString()), ("shard", s.ToString(System.Globalization.CultureInfo.InvariantCulture))) == 0
                 && Series(now, "seckill_shard_virtual_stock", campaign.Id.ToString()) == shards);
-        }, TimeSpan.FromSeconds(15)));
+        }, TimeSpan.FromSeconds(15)), campaign.Id + "\n" + string.Join("\n", now.Split("\n").Where(l => l.Contains("virtual_stock", StringComparison.Ordinal))));
         await worker.StopAsync();
     }
 
