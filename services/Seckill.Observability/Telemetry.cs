@@ -26,9 +26,10 @@ public static class Telemetry
         services.AddMetrics();
         services.AddSingleton<SeckillMetrics>();
         // The standard OTEL_EXPORTER_OTLP_ENDPOINT variable (or the same key in configuration) turns the
-        // exporter on; without it traces are still made for in-process listeners but go nowhere.
+        // exporter on. Without it no tracer provider samples anything: the purchase path makes no spans
+        // nobody reads (in-process ActivityListeners, as in the tests, still get them).
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        services.AddOpenTelemetry()
+        var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithMetrics(metrics =>
             {
@@ -37,23 +38,22 @@ public static class Telemetry
                     .AddRuntimeInstrumentation()
                     .AddNpgsqlInstrumentation()
                     .AddPrometheusExporter()
-                    // Room for the stock gauge's campaigns × shards (the default limit is 2000 series).
-                    .AddView("seckill.shard.virtual_stock", new MetricStreamConfiguration { CardinalityLimit = 20_000 });
+                    // Room for the stock gauge: 20 campaigns × up to 1024 shards (the default limit is 2000 series).
+                    .AddView("seckill.shard.virtual_stock", new MetricStreamConfiguration { CardinalityLimit = 21_000 });
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();
                 }
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(SeckillActivities.SourceName, MassTransitSource)
-                    .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsScrapeOrProbe(context.Request.Path))
-                    .AddNpgsql();
-                if (otlp)
-                {
-                    tracing.AddOtlpExporter();
-                }
             });
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(SeckillActivities.SourceName, MassTransitSource)
+                .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsScrapeOrProbe(context.Request.Path))
+                .AddNpgsql()
+                .AddOtlpExporter());
+        }
+
         services.AddHealthChecks();
         return services;
     }
