@@ -12,7 +12,7 @@ public class Probing_readiness(PipelineFixture fixture)
     {
         var port = ChildProcess.FreePort();
         var log = Path.Combine(Path.GetTempPath(), $"redis-{port}.log");
-        var redis = ChildProcess.StartRedis(port, log);
+        ChildProcess? redis = ChildProcess.StartRedis(port, log);
         try
         {
             var endpoints = new[] { $"127.0.0.1:{port}" }.Concat(fixture.RedisEndpoints.Skip(1)).ToList();
@@ -38,7 +38,9 @@ public class Probing_readiness(PipelineFixture fixture)
 
             redis.KillHard();
             redis.Dispose();
-            Assert.True(await Waiting.UntilAsync(() => BothAsync(HttpStatusCode.ServiceUnavailable), TimeSpan.FromSeconds(30)));
+            redis = null;
+            Assert.True(await Waiting.UntilAsync(() => BothAsync(HttpStatusCode.ServiceUnavailable), TimeSpan.FromSeconds(30)),
+                "still ready with shard 0 down: " + await (await client.GetAsync("/health/ready")).Content.ReadAsStringAsync());
             var unready = await (await client.GetAsync("/health/ready")).Content.ReadAsStringAsync();
             Assert.Contains("redis", unready, StringComparison.Ordinal);
             // Liveness is the process alone: a lost store does not make an orchestrator restart it.
@@ -52,7 +54,7 @@ public class Probing_readiness(PipelineFixture fixture)
         }
         finally
         {
-            redis.Dispose();
+            redis?.Dispose();
         }
     }
 }
