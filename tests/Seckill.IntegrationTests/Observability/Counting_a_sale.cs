@@ -76,6 +76,9 @@ public class Counting_a_sale(PipelineFixture fixture)
         Assert.True(Delta(workerBefore, workerAfter, "seckill_orders_write_duration_seconds_count") >= 1);
         Assert.Contains("http_server_request_duration_seconds", intakeAfter, StringComparison.Ordinal);
         Assert.Contains("dotnet_gc_collections_total", intakeAfter, StringComparison.Ordinal);
+        // MassTransit's own meter, on both sides of the queue.
+        Assert.Contains("messaging_masstransit_send_ea_total", intakeAfter, StringComparison.Ordinal);
+        Assert.Contains("messaging_masstransit_consume_ea_total", workerAfter, StringComparison.Ordinal);
 
         // The per-shard stock gauge reads Redis in the background every few seconds: every shard at zero.
         var now = "";
