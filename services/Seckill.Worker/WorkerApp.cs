@@ -33,9 +33,16 @@ public static class WorkerApp
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        // Only the observability endpoints listen here, on every interface so a Prometheus elsewhere can scrape.
+        // Only the observability endpoints listen here. Read before the options exist: Kestrel is configured
+        // while the host is built; a bad value stops the start with the setting's name.
         var httpPort = builder.Configuration.GetValue($"{WorkerOptions.Section}:{nameof(WorkerOptions.HttpPort)}", WorkerOptions.DefaultHttpPort);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Any, httpPort));
+        var httpAddressText = builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.HttpAddress)}"] ?? "127.0.0.1";
+        if (!IPAddress.TryParse(httpAddressText, out var httpAddress))
+        {
+            throw new InvalidOperationException($"{WorkerOptions.Section}:{nameof(WorkerOptions.HttpAddress)} '{httpAddressText}' is not an IP address.");
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(httpAddress, httpPort));
 
         var services = builder.Services;
         services.AddOptions<WorkerOptions>()

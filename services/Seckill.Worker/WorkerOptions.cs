@@ -57,5 +57,12 @@ public sealed class WorkerOptions
     [Range(0, 65_535)]
     public int HttpPort { get; init; } = DefaultHttpPort;
 
+    /// <summary>
+    /// Address the listener binds: loopback like every local server of the scripts; 0.0.0.0 (or the
+    /// host's address) when Prometheus scrapes from another machine.
+    /// </summary>
+    [Required]
+    public string HttpAddress { get; init; } = "127.0.0.1";
+
     public int EffectivePrefetch => PrefetchCount > 0 ? PrefetchCount : BatchSize * BatchConcurrency * 2;
 }

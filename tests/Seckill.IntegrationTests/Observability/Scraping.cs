@@ -24,7 +24,7 @@ public static partial class Scraping
     public static Uri HttpAddressOf(IHost worker)
     {
         var address = worker.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new Uri($"http://127.0.0.1:{new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)).Port}");
+        return new Uri($"http://127.0.0.1:{new Uri(address).Port}");
     }
 
     /// <summary>Sum of <paramref name="metric"/> over the series whose labels include every one of <paramref name="labels"/>.</summary>
