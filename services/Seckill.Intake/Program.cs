@@ -8,6 +8,8 @@ using Seckill.Intake.Purchases;
 using Seckill.Intake.Reservations;
 using Seckill.Inventory;
 using Seckill.Messaging;
+using Seckill.Intake.Metrics;
+using Seckill.Observability;
 
 var builder = WebApplication.CreateBuilder(args);
 var isCommand = args is ["migrate", ..] or ["reconcile", ..];
@@ -41,7 +43,11 @@ builder.Services.AddSingleton<PurchaseHandler>();
 builder.Services.AddSingleton<OrderPayments>();
 builder.Services.AddRateLimiter(AdmissionControl.Configure);
 builder.Services.AddOpenApi();
-builder.Services.AddHealthChecks();
+builder.Services.AddSeckillTelemetry(builder.Configuration, "seckill-intake");
+builder.Services.AddHealthChecks()
+    .AddCheck<RedisShardsHealthCheck>("redis", tags: [Telemetry.ReadyTag], timeout: TimeSpan.FromSeconds(5))
+    .AddCheck<DatabaseHealthCheck>("postgresql", tags: [Telemetry.ReadyTag], timeout: TimeSpan.FromSeconds(5));
+builder.Services.AddHostedService<ShardStockGauge>();
 builder.Services.AddDashboard();
 
 var app = builder.Build();
@@ -63,7 +69,9 @@ app.UseStatusCodePages();
 app.UseDashboard();
 app.UseRateLimiter();
 app.MapOpenApi();
-app.MapHealthChecks("/health");
+// The first health endpoint, kept for the scripts and probes that use it: the same as /health/live.
+app.MapHealthChecks("/health", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
+app.MapSeckillTelemetry();
 app.MapCampaigns();
 app.MapPurchases();
 app.MapReservations();

@@ -29,6 +29,30 @@ public sealed partial class ShardConnections(IOptions<RedisShardOptions> options
         return multiplexers[shard % multiplexers.Length].GetDatabase();
     }
 
+    /// <summary>The indexes of the endpoints that do not answer PING (all of them before start-up).</summary>
+    public async Task<IReadOnlyList<int>> UnreachableEndpointsAsync()
+    {
+        var multiplexers = _multiplexers;
+        if (multiplexers.Length == 0)
+        {
+            return [.. Enumerable.Range(0, EndpointCount)];
+        }
+
+        var answers = await Task.WhenAll(multiplexers.Select(async m =>
+        {
+            try
+            {
+                await m.GetDatabase().PingAsync();
+                return true;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                return false;
+            }
+        }));
+        return [.. answers.Select((up, i) => (up, i)).Where(a => !a.up).Select(a => a.i)];
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;

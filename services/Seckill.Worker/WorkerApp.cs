@@ -1,7 +1,11 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using MassTransit;
 using Seckill.Data;
 using Seckill.Inventory;
 using Seckill.Messaging;
+using Seckill.Observability;
 using Seckill.Worker.Compensation;
 using Seckill.Worker.DeadLetters;
 using Seckill.Worker.Housekeeping;
@@ -12,18 +16,33 @@ using Seckill.Worker.Sweeping;
 
 namespace Seckill.Worker;
 
-/// <summary>The worker host: order writing (S5) and compensation, built the same way for the process and the tests.</summary>
+/// <summary>
+/// The worker host: order writing (S5) and compensation, built the same way for the process and the tests.
+/// It also serves <c>/metrics</c>, <c>/health/live</c> and <c>/health/ready</c> on
+/// <see cref="WorkerOptions.HttpPort"/> (tests use 0: several workers run in one test process).
+/// </summary>
 public static class WorkerApp
 {
     /// <param name="replace">Replaces registrations after the defaults (tests narrow the sweeper to their own campaigns).</param>
     public static IHost Build(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null, Action<IServiceCollection>? replace = null)
     {
         // The content root is the program's folder, so appsettings.json is found whatever the working directory.
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
         }
+
+        // Only the observability endpoints listen here. Read before the options exist: Kestrel is configured
+        // while the host is built; a bad value stops the start with the setting's name.
+        var httpPort = builder.Configuration.GetValue($"{WorkerOptions.Section}:{nameof(WorkerOptions.HttpPort)}", WorkerOptions.DefaultHttpPort);
+        var httpAddressText = builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.HttpAddress)}"] ?? "127.0.0.1";
+        if (!IPAddress.TryParse(httpAddressText, out var httpAddress))
+        {
+            throw new InvalidOperationException($"{WorkerOptions.Section}:{nameof(WorkerOptions.HttpAddress)} '{httpAddressText}' is not an IP address.");
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(httpAddress, httpPort));
 
         var services = builder.Services;
         services.AddOptions<WorkerOptions>()
@@ -111,7 +130,13 @@ public static class WorkerApp
         services.AddSingleton<CampaignLifecycle>();
         services.AddHostedService<CampaignHousekeeper>();
         services.AddHostedService<PaymentExpiry>();
+        services.AddSeckillTelemetry(builder.Configuration, "seckill-worker");
+        services.AddHealthChecks()
+            .AddCheck<RedisShardsHealthCheck>("redis", tags: [Telemetry.ReadyTag], timeout: TimeSpan.FromSeconds(5))
+            .AddCheck<DatabaseHealthCheck>("postgresql", tags: [Telemetry.ReadyTag], timeout: TimeSpan.FromSeconds(5));
         replace?.Invoke(services);
-        return builder.Build();
+        var app = builder.Build();
+        app.MapSeckillTelemetry();
+        return app;
     }
 }

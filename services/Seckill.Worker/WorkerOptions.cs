@@ -48,5 +48,21 @@ public sealed class WorkerOptions
     [Range(1, 1_000)]
     public int CompensationConcurrency { get; init; } = 16;
 
+    public const int DefaultHttpPort = 5090;
+
+    /// <summary>
+    /// Port of the worker's <c>/metrics</c> and <c>/health/*</c> listener; infra/run.sh gives worker k
+    /// 5090+k. 0 takes a free port (the tests, which run several workers in one process).
+    /// </summary>
+    [Range(0, 65_535)]
+    public int HttpPort { get; init; } = DefaultHttpPort;
+
+    /// <summary>
+    /// Address the listener binds: loopback like every local server of the scripts; 0.0.0.0 (or the
+    /// host's address) when Prometheus scrapes from another machine.
+    /// </summary>
+    [Required]
+    public string HttpAddress { get; init; } = "127.0.0.1";
+
     public int EffectivePrefetch => PrefetchCount > 0 ? PrefetchCount : BatchSize * BatchConcurrency * 2;
 }

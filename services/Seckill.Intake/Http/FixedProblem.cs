@@ -17,9 +17,13 @@ public sealed class FixedProblem : IResult
     private readonly byte[] _head;
     private static readonly byte[] Tail = "\"}"u8.ToArray();
 
+    /// <summary>The problem's <c>code</c>, read by the purchase metrics.</summary>
+    public string Code { get; }
+
     public FixedProblem(int status, string code, string title, string detail)
     {
         _status = status;
+        Code = code;
         var json = JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["type"] = Problems.TypeOf(code),

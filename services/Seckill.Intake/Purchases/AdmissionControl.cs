@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Seckill.Intake.Http;
+using Seckill.Observability;
 
 namespace Seckill.Intake.Purchases;
 
@@ -27,6 +28,7 @@ public static class AdmissionControl
         });
         limiter.OnRejected = async (context, cancellationToken) =>
         {
+            context.HttpContext.RequestServices.GetRequiredService<SeckillMetrics>().Purchase(PurchaseOutcomes.Throttled);
             context.HttpContext.Response.Headers.RetryAfter = "1";
             await Problems.Of(StatusCodes.Status429TooManyRequests, "throttled", "Too many purchases in flight",
                     "This intake is at capacity; try again after Retry-After seconds.")

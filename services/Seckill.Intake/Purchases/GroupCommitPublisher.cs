@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Seckill.Contracts;
 using Seckill.Inventory;
 using Seckill.Messaging;
+using Seckill.Observability;
 
 namespace Seckill.Intake.Purchases;
 
@@ -31,6 +33,7 @@ public sealed partial class GroupCommitPublisher(
     IBus bus,
     ShardReservations reservations,
     IOptions<IntakeOptions> options,
+    SeckillMetrics metrics,
     ILogger<GroupCommitPublisher> logger) : BackgroundService
 {
     private readonly IntakeOptions _options = options.Value;
@@ -43,7 +46,7 @@ public sealed partial class GroupCommitPublisher(
 
     public async Task<HandOff> HandOffAsync(SeckillAccepted accepted)
     {
-        var waiting = new Waiting(accepted);
+        var waiting = new Waiting(accepted, Activity.Current?.Context ?? default);
         await _waiting.Writer.WriteAsync(waiting);
         return await waiting.Outcome.Task;
     }
@@ -99,6 +102,11 @@ public sealed partial class GroupCommitPublisher(
 
     private async Task PublishAsync(List<Waiting> batch)
     {
+        // The loop runs outside every request: this span puts the message (and so the worker's consume
+        // and insert) in the first purchase's trace and links the others' traces.
+        using var activity = SeckillActivities.StartFor("seckill.group_commit publish", ActivityKind.Internal, [.. batch.Select(w => w.Trace)]);
+        activity?.SetTag("seckill.purchases", batch.Count);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             // The deadline is enforced here, not by cancelling MassTransit: a cancellation that lands while
@@ -108,6 +116,7 @@ public sealed partial class GroupCommitPublisher(
                 ? bus.PublishAcceptedAsync(batch[0].Accepted, CancellationToken.None)
                 : bus.PublishAcceptedAsync(new SeckillAcceptedBatch([.. batch.Select(w => w.Accepted)]), CancellationToken.None);
             await publish.WaitAsync(_options.PublishTimeout);
+            metrics.Published(batch.Count, Stopwatch.GetElapsedTime(started));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -151,7 +160,7 @@ public sealed partial class GroupCommitPublisher(
         }
     }
 
-    private sealed record Waiting(SeckillAccepted Accepted)
+    private sealed record Waiting(SeckillAccepted Accepted, ActivityContext Trace)
     {
         // Continuations run on the pool, not inline on the publish loop that completes a whole batch.
         public TaskCompletionSource<HandOff> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

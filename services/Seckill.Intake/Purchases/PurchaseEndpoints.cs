@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Seckill.Intake.Campaigns;
 using Seckill.Intake.Http;
+using Seckill.Observability;
 
 namespace Seckill.Intake.Purchases;
 
@@ -20,8 +21,43 @@ public static class PurchaseEndpoints
         return routes;
     }
 
-    /// <summary>S3 qualification in order of cost: header and body checks, then the cached campaign, then the in-memory sold-out flag; only then Redis.</summary>
     private static async Task<IResult> PurchaseAsync(
+        string id,
+        HttpRequest request,
+        CampaignDirectory campaigns,
+        SoldOutFlags soldOut,
+        PurchaseHandler purchases,
+        TimeProvider clock,
+        IOptions<IntakeOptions> options,
+        SeckillMetrics metrics,
+        CancellationToken cancellationToken)
+    {
+        var result = await DecideAsync(id, request, campaigns, soldOut, purchases, clock, options, cancellationToken);
+        metrics.Purchase(OutcomeOf(result));
+        return result;
+    }
+
+    /// <summary>
+    /// The <c>outcome</c> tag of an answer. 429 is counted where admission control refuses
+    /// (<see cref="AdmissionControl"/>): such a request never reaches this endpoint.
+    /// </summary>
+    internal static string OutcomeOf(IResult result) => result switch
+    {
+        Accepted<PurchaseAccepted> => PurchaseOutcomes.Accepted,
+        FixedProblem fixedProblem => fixedProblem.Code,
+        ProblemHttpResult problem => problem.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => PurchaseOutcomes.NotFound,
+            StatusCodes.Status503ServiceUnavailable => PurchaseOutcomes.Unavailable,
+            StatusCodes.Status409Conflict or StatusCodes.Status410Gone
+                when problem.ProblemDetails.Extensions.TryGetValue("code", out var code) && code is string text => text,
+            _ => PurchaseOutcomes.Invalid,
+        },
+        _ => PurchaseOutcomes.Invalid,
+    };
+
+    /// <summary>S3 qualification in order of cost: header and body checks, then the cached campaign, then the in-memory sold-out flag; only then Redis.</summary>
+    private static async Task<IResult> DecideAsync(
         string id,
         HttpRequest request,
         CampaignDirectory campaigns,

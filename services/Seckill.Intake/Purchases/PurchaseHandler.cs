@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Seckill.Contracts;
 using Seckill.Intake.Campaigns;
 using Seckill.Inventory;
+using Seckill.Observability;
 
 namespace Seckill.Intake.Purchases;
 
@@ -17,6 +19,7 @@ public sealed partial class PurchaseHandler(
     SearchWatch searches,
     SoldOutFlags soldOut,
     GroupCommitPublisher publisher,
+    SeckillMetrics metrics,
     ILogger<PurchaseHandler> logger)
 {
     // Three rounds at most: waiting out a search made with the same key, then a replay whose reservation
@@ -52,7 +55,9 @@ public sealed partial class PurchaseHandler(
         for (var attempt = 1; ; attempt++)
         {
             var last = attempt == MaxAttempts;
+            var started = Stopwatch.GetTimestamp();
             var outcome = await reservations.ReserveAsync(campaign.Shards, userId, idempotencyKey);
+            metrics.Reserved(Stopwatch.GetElapsedTime(started));
             switch (outcome)
             {
                 case ReserveOutcome.Reserved reserved:

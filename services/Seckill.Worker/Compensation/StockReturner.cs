@@ -3,6 +3,7 @@ using Seckill.Contracts;
 using Seckill.Inventory;
 using Seckill.Worker.Payments;
 using Seckill.Worker.Stores;
+using Seckill.Observability;
 
 namespace Seckill.Worker.Compensation;
 
@@ -13,7 +14,7 @@ namespace Seckill.Worker.Compensation;
 /// An order that expired unpaid returns its unit too; its token becomes expired and the buyer stays
 /// marked, and PostgreSQL records that the unit is back so expiry stops asking for it.
 /// </summary>
-public sealed partial class StockReturner(ShardReservations reservations, PaymentLedger payments, StoreOutage outage, ILogger<StockReturner> logger)
+public sealed partial class StockReturner(ShardReservations reservations, PaymentLedger payments, StoreOutage outage, SeckillMetrics metrics, ILogger<StockReturner> logger)
     : IConsumer<StockReturnRequested>
 {
     public async Task Consume(ConsumeContext<StockReturnRequested> context)
@@ -29,6 +30,12 @@ public sealed partial class StockReturner(ShardReservations reservations, Paymen
             _ => reservations.ReturnAsync(request.CampaignId, request.Shard, request.ReservationId, request.UserId, request.Reason,
                 returnUnit: StockReturnReasons.ReturnsUnit(request.Reason)),
             context.CancellationToken);
+        if (outcome == ReleaseOutcome.Released)
+        {
+            // Counted once per reservation: a redelivered request finds the token already failed.
+            metrics.Compensated(request.Reason);
+        }
+
         LogReturned(logger, request.ReservationId, request.Reason, outcome);
     }
 
@@ -37,6 +44,7 @@ public sealed partial class StockReturner(ShardReservations reservations, Paymen
         if (await reservations.ReturnExpiredUnitAsync(request.CampaignId, request.Shard, request.ReservationId, request.UserId))
         {
             await payments.MarkUnitReturnedAsync(request.ReservationId, cancellationToken);
+            metrics.Compensated(request.Reason);
             LogReturned(logger, request.ReservationId, request.Reason, ReleaseOutcome.Released);
         }
         else

@@ -3,6 +3,7 @@ using Seckill.Contracts;
 using Seckill.Inventory;
 using Seckill.Worker.Orders;
 using Seckill.Worker.Stores;
+using Seckill.Observability;
 
 namespace Seckill.Worker.DeadLetters;
 
@@ -18,6 +19,7 @@ public sealed partial class DeadLetterReleaser(
     ShardReservations reservations,
     OrderLedger ledger,
     StoreOutage outage,
+    SeckillMetrics metrics,
     ILogger<DeadLetterReleaser> logger) : IConsumer<SeckillAccepted>, IConsumer<SeckillAcceptedBatch>
 {
     public Task Consume(ConsumeContext<SeckillAccepted> context) => ReleaseAllAsync([context.Message], context);
@@ -78,6 +80,11 @@ public sealed partial class DeadLetterReleaser(
 
         var released = await reservations.ReturnAsync(accepted.CampaignId, accepted.Shard, accepted.ReservationId, accepted.UserId,
             verdict.Refusal!, returnUnit: StockReturnReasons.ReturnsUnit(verdict.Refusal!));
+        if (released == ReleaseOutcome.Released)
+        {
+            metrics.Compensated(verdict.Refusal!);
+        }
+
         return $"{verdict.Refusal}: {released}";
     }
 

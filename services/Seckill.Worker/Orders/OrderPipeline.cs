@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using MassTransit;
 using Seckill.Contracts;
 using Seckill.Inventory;
 using Seckill.Messaging;
 using Seckill.Worker.Stores;
+using Seckill.Observability;
 
 namespace Seckill.Worker.Orders;
 
@@ -19,6 +21,7 @@ public sealed partial class OrderPipeline(
     OrderLedger ledger,
     OrderRateLimiter rate,
     StoreOutage outage,
+    SeckillMetrics metrics,
     Microsoft.Extensions.Options.IOptions<WorkerOptions> options,
     ILogger<OrderPipeline> logger)
 {
@@ -113,7 +116,9 @@ public sealed partial class OrderPipeline(
             return returns;
         }
 
+        var started = Stopwatch.GetTimestamp();
         var results = await ledger.WriteAsync(toWrite, CancellationToken.None);
+        metrics.OrdersWritten(results.Count(r => r.OrderId is not null), Stopwatch.GetElapsedTime(started));
         var confirmations = new List<Confirmation>(results.Count);
         foreach (var result in results)
         {

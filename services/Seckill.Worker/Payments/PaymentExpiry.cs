@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Seckill.Contracts;
 using Seckill.Worker.Stores;
+using Seckill.Observability;
 
 namespace Seckill.Worker.Payments;
 
@@ -18,6 +19,7 @@ public sealed partial class PaymentExpiry(
     IBus bus,
     IOptions<PaymentOptions> options,
     TimeProvider clock,
+    SeckillMetrics metrics,
     ILogger<PaymentExpiry> logger) : BackgroundService
 {
     private const int MaxBatchesPerRound = 20;
@@ -61,6 +63,7 @@ public sealed partial class PaymentExpiry(
                 await ReturnUnitsAsync(expired, cancellationToken);
                 if (expired.Count > 0)
                 {
+                    metrics.PaymentsExpired(expired.Count);
                     LogExpired(logger, expired.Count);
                 }
 

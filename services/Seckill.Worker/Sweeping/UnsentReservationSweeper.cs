@@ -4,6 +4,7 @@ using Seckill.Contracts;
 using Seckill.Inventory;
 using Seckill.Messaging;
 using Seckill.Worker.Stores;
+using Seckill.Observability;
 
 namespace Seckill.Worker.Sweeping;
 
@@ -24,6 +25,7 @@ public sealed partial class UnsentReservationSweeper(
     IBus bus,
     IOptions<SweeperOptions> options,
     TimeProvider clock,
+    SeckillMetrics metrics,
     ILogger<UnsentReservationSweeper> logger) : BackgroundService
 {
     private const int MaxPagesPerShardAndRound = 20;
@@ -127,6 +129,7 @@ public sealed partial class UnsentReservationSweeper(
             await Task.WhenAll(unsent.Select(accepted => bus.PublishAcceptedAsync(accepted, cancellationToken)));
             await reservations.HandOffAsync([.. unsent.Select(a => new ShardReservation(campaignId, shard, a.ReservationId))]);
             handedOff += unsent.Count;
+            metrics.HandedOff(unsent.Count);
             if (due.Count < _options.BatchSize)
             {
                 break;

@@ -98,7 +98,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         });
 
     /// <summary>
-    /// The shared settings (sweeper, housekeeping and payment expiry off) with <paramref name="overrides"/>
+    /// The shared settings (sweeper, housekeeping and payment expiry off, a free HTTP port) with <paramref name="overrides"/>
     /// replacing single entries. Expiry works on every campaign in the shared database: a fault test's worker
     /// whose shard 0 is a redis-server of its own would put other tests' expired units back on that server,
     /// so only the payment tests turn it on, in workers of their own.
@@ -110,6 +110,8 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Seckill:Sweeper:Enabled"] = "false",
             ["Seckill:Housekeeping:Enabled"] = "false",
             ["Seckill:Payments:ExpiryEnabled"] = "false",
+            // Several workers run in this process at once: each takes a free port for /metrics and /health.
+            ["Seckill:Worker:HttpPort"] = "0",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
