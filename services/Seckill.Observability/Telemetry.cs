@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -65,13 +64,21 @@ public static class Telemetry
     public static IEndpointRouteBuilder MapSeckillTelemetry(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPrometheusScrapingEndpoint("/metrics");
-        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains(ReadyTag),
-            ResponseWriter = HealthReportJson.WriteAsync,
-        });
+        // Plain handlers rather than MapHealthChecks: that builds its middleware, and so the health check
+        // service and MassTransit's bus, while the host is being built, before the bus's logging is set up.
+        endpoints.MapGet("/health/live", Live);
+        endpoints.MapGet("/health/ready", ReadyAsync);
         return endpoints;
+    }
+
+    /// <summary>The process answers: nothing else is checked, so a lost store never gets it restarted.</summary>
+    public static IResult Live() => Results.Text("Healthy");
+
+    private static async Task ReadyAsync(HttpContext context, HealthCheckService health)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains(ReadyTag), context.RequestAborted);
+        context.Response.StatusCode = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        await HealthReportJson.WriteAsync(context, report);
     }
 
     private static bool IsScrapeOrProbe(PathString path) =>
