@@ -39,6 +39,17 @@ public sealed partial class CampaignDirectory(
     public Task<CampaignInfo?> FindByNumberAsync(int number) =>
         GetAsync(_byNumber, number, (db, key) => db.Campaigns.Where(c => c.Number == key));
 
+    /// <summary>
+    /// The campaign and shard a reservation id names (it carries both), or null when it names no
+    /// campaign or a shard the campaign does not have: such an id is answered as unknown.
+    /// </summary>
+    public async Task<(CampaignInfo Campaign, int Shard)?> FindByReservationAsync(Guid reservationId) =>
+        ReservationIds.TryDecode(reservationId, out var number, out var shard)
+        && await FindByNumberAsync(number) is { } campaign
+        && shard < campaign.ShardCount
+            ? (campaign, shard)
+            : null;
+
     private async Task<CampaignInfo?> GetAsync<TKey>(
         ConcurrentDictionary<TKey, Entry> cache, TKey key, Func<SeckillDbContext, TKey, IQueryable<Campaign>> query)
         where TKey : notnull

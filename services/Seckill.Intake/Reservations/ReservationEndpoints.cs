@@ -44,9 +44,7 @@ public static class ReservationEndpoints
         }
 
         var notFound = Problems.NotFound("Reservation", $"No reservation {reservationId} for this buyer.");
-        if (!ReservationIds.TryDecode(reservationId, out var number, out var shard)
-            || await campaigns.FindByNumberAsync(number) is not { } campaign
-            || shard >= campaign.ShardCount)
+        if (await campaigns.FindByReservationAsync(reservationId) is not var (campaign, shard))
         {
             return notFound;
         }

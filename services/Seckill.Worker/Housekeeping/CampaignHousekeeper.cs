@@ -18,70 +18,41 @@ public sealed partial class CampaignHousekeeper(
     ShardArchive archive,
     IOptions<HousekeepingOptions> options,
     TimeProvider clock,
-    ILogger<CampaignHousekeeper> logger) : BackgroundService
+    ILogger<CampaignHousekeeper> logger) : PeriodicJob(clock, logger)
 {
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
     private readonly HousekeepingOptions _options = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!_options.Enabled)
-        {
-            return;
-        }
+    protected override bool Enabled => _options.Enabled;
 
-        do
-        {
-            await RoundAsync(stoppingToken);
-        }
-        while (await WaitAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => _options.Interval;
 
-    private async Task<bool> WaitAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(_options.Interval, clock, stoppingToken);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    protected override string Name => "housekeeping";
 
-    /// <summary>No store error can stop the host: a failed round is logged and the next one retries.</summary>
-    private async Task RoundAsync(CancellationToken cancellationToken)
+    protected override async Task RunRoundAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await SettleAsync(cancellationToken);
-            await ArchiveDueAsync(cancellationToken);
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogRoundFailed(logger, e, StoreFailures.Classify(e));
-        }
+        await SettleAsync(cancellationToken);
+        await ArchiveDueAsync(cancellationToken);
     }
 
     private async Task SettleAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         foreach (var campaign in await campaigns.ListUnsettledAsync(now - _options.SettleAfter, cancellationToken))
         {
             if (await IsFinalAsync(campaign))
             {
-                await lifecycle.MarkSettledAsync(campaign.Id, clock.GetUtcNow(), cancellationToken);
+                await lifecycle.MarkSettledAsync(campaign.Id, Clock.GetUtcNow(), cancellationToken);
             }
         }
     }
 
     private async Task ArchiveDueAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         foreach (var campaign in await campaigns.ListDueAsync(now - _options.Retention, now, cancellationToken))
         {
-            if (await lifecycle.TryLeaseAsync(campaign.Id, clock.GetUtcNow(), clock.GetUtcNow() + Lease, cancellationToken))
+            if (await lifecycle.TryLeaseAsync(campaign.Id, Clock.GetUtcNow(), Clock.GetUtcNow() + Lease, cancellationToken))
             {
                 await ArchiveAsync(campaign, cancellationToken);
             }
@@ -109,10 +80,10 @@ public sealed partial class CampaignHousekeeper(
         for (var shard = 0; shard < campaign.ShardCount; shard++)
         {
             deleted += await archive.DeleteKeysAsync(campaign.Id, shard, cancellationToken);
-            await lifecycle.RenewLeaseAsync(campaign.Id, clock.GetUtcNow() + Lease, cancellationToken);
+            await lifecycle.RenewLeaseAsync(campaign.Id, Clock.GetUtcNow() + Lease, cancellationToken);
         }
 
-        await lifecycle.MarkArchivedAsync(campaign.Id, clock.GetUtcNow(), cancellationToken);
+        await lifecycle.MarkArchivedAsync(campaign.Id, Clock.GetUtcNow(), cancellationToken);
         LogArchived(logger, campaign.Id, deleted, campaign.ShardCount);
     }
 
@@ -135,6 +106,4 @@ public sealed partial class CampaignHousekeeper(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Campaign {CampaignId} was settled but a shard holds an open reservation again; left to the sweeper")]
     private static partial void LogNotFinal(ILogger logger, Guid campaignId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A housekeeping round failed ({Kind}); the next round retries")]
-    private static partial void LogRoundFailed(ILogger logger, Exception exception, StoreFailure kind);
 }

@@ -20,66 +20,37 @@ public sealed partial class PaymentExpiry(
     IOptions<PaymentOptions> options,
     TimeProvider clock,
     SeckillMetrics metrics,
-    ILogger<PaymentExpiry> logger) : BackgroundService
+    ILogger<PaymentExpiry> logger) : PeriodicJob(clock, logger)
 {
     private const int MaxBatchesPerRound = 20;
     private readonly PaymentOptions _options = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!_options.ExpiryEnabled)
-        {
-            return;
-        }
+    protected override bool Enabled => _options.ExpiryEnabled;
 
-        do
-        {
-            await RoundAsync(stoppingToken);
-        }
-        while (await WaitAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => _options.ExpiryInterval;
 
-    private async Task<bool> WaitAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(_options.ExpiryInterval, clock, stoppingToken);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    protected override string Name => "payment expiry";
 
-    /// <summary>No store error can stop the host: a failed round is logged and the next one retries.</summary>
-    private async Task RoundAsync(CancellationToken cancellationToken)
+    protected override async Task RunRoundAsync(CancellationToken cancellationToken)
     {
-        try
+        for (var batch = 0; batch < MaxBatchesPerRound; batch++)
         {
-            for (var batch = 0; batch < MaxBatchesPerRound; batch++)
+            var expired = await ledger.ExpireDueAsync(_options.ExpiryBatchSize, cancellationToken);
+            await ReturnUnitsAsync(expired, cancellationToken);
+            if (expired.Count > 0)
             {
-                var expired = await ledger.ExpireDueAsync(_options.ExpiryBatchSize, cancellationToken);
-                await ReturnUnitsAsync(expired, cancellationToken);
-                if (expired.Count > 0)
-                {
-                    metrics.PaymentsExpired(expired.Count);
-                    LogExpired(logger, expired.Count);
-                }
-
-                if (expired.Count < _options.ExpiryBatchSize)
-                {
-                    break;
-                }
+                metrics.PaymentsExpired(expired.Count);
+                LogExpired(logger, expired.Count);
             }
 
-            var owed = await ledger.ListUnitsOwedAsync(clock.GetUtcNow() - _options.UnitReturnTimeout, _options.ExpiryBatchSize, cancellationToken);
-            await ReturnUnitsAsync(owed, cancellationToken);
+            if (expired.Count < _options.ExpiryBatchSize)
+            {
+                break;
+            }
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogRoundFailed(logger, e, StoreFailures.Classify(e));
-        }
+
+        var owed = await ledger.ListUnitsOwedAsync(Clock.GetUtcNow() - _options.UnitReturnTimeout, _options.ExpiryBatchSize, cancellationToken);
+        await ReturnUnitsAsync(owed, cancellationToken);
     }
 
     private Task ReturnUnitsAsync(IReadOnlyList<ExpiredOrder> orders, CancellationToken cancellationToken) =>
@@ -88,7 +59,4 @@ public sealed partial class PaymentExpiry(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Count} unpaid order(s); their units go back on sale")]
     private static partial void LogExpired(ILogger logger, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A payment expiry round failed ({Kind}); the next round retries")]
-    private static partial void LogRoundFailed(ILogger logger, Exception exception, StoreFailure kind);
 }

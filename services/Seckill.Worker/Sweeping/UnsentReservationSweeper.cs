@@ -26,51 +26,18 @@ public sealed partial class UnsentReservationSweeper(
     IOptions<SweeperOptions> options,
     TimeProvider clock,
     SeckillMetrics metrics,
-    ILogger<UnsentReservationSweeper> logger) : BackgroundService
+    ILogger<UnsentReservationSweeper> logger) : PeriodicJob(clock, logger)
 {
     private const int MaxPagesPerShardAndRound = 20;
     private readonly SweeperOptions _options = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!_options.Enabled)
-        {
-            return;
-        }
+    protected override bool Enabled => _options.Enabled;
 
-        // The first round runs at once: a restarted worker hands off what its predecessors left.
-        do
-        {
-            await SweepRoundAsync(stoppingToken);
-        }
-        while (await WaitForNextRoundAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => _options.Interval;
 
-    private async Task<bool> WaitForNextRoundAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(_options.Interval, clock, stoppingToken);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    protected override string Name => "sweep";
 
-    /// <summary>No store error can stop the host: a failed round is logged and the next one retries.</summary>
-    private async Task SweepRoundAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await SweepAllAsync(cancellationToken);
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogRoundFailed(logger, e, StoreFailures.Classify(e));
-        }
-    }
+    protected override Task RunRoundAsync(CancellationToken cancellationToken) => SweepAllAsync(cancellationToken);
 
     public async Task SweepAllAsync(CancellationToken cancellationToken)
     {
@@ -107,7 +74,7 @@ public sealed partial class UnsentReservationSweeper(
 
     private async Task<int> HandOffShardAsync(Guid campaignId, int shard, CancellationToken cancellationToken)
     {
-        var acceptedBefore = clock.GetUtcNow() - _options.PendingTimeout;
+        var acceptedBefore = Clock.GetUtcNow() - _options.PendingTimeout;
         var handedOff = 0;
         for (var page = 0; page < MaxPagesPerShardAndRound; page++)
         {
@@ -145,6 +112,4 @@ public sealed partial class UnsentReservationSweeper(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping shard {Shard} of campaign {CampaignId} failed ({Kind}); the next round retries")]
     private static partial void LogShardFailed(ILogger logger, Exception exception, Guid campaignId, int shard, StoreFailure kind);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A sweep round failed ({Kind}); the next round retries")]
-    private static partial void LogRoundFailed(ILogger logger, Exception exception, StoreFailure kind);
 }
