@@ -140,13 +140,9 @@ for i in $(seq 1 "$workers"); do
 done
 echo "intake: $url   workers: $workers (rate per process: ${worker_rate:-0}/s, 0 = unlimited)"
 
-if [ "$sale" = 1 ]; then
-  dotnet tests/Seckill.LoadTest/bin/Release/net10.0/Seckill.LoadTest.dll \
-    --intake "$url" --env-file "$env_file" --stock "$stock" --shards "$shards" --buyers "$buyers" \
-    --payment-window "$payment_window" --pay-share "$pay_share" || true
-fi
-
-cat <<EOT
+# Printed before the sale, so the dashboard, Prometheus and the RabbitMQ UI can be opened while it moves.
+where_to_look() {
+  cat <<EOT
 
 Intake:               $url   (OpenAPI: $url/openapi/v1.json, live dashboard: $url/dashboard)
 RabbitMQ management:  http://127.0.0.1:${Seckill__RabbitMq__ManagementPort}   (user ${Seckill__RabbitMq__Username}, password in $env_file)
@@ -156,6 +152,17 @@ Logs:                 $log_dir/
 Admin key:            Seckill__AdminKey in $env_file
 Try:  curl -s $url/api/campaigns -H "X-Admin-Key: \$Seckill__AdminKey"   (after: set -a; . $env_file; set +a)
 EOT
+}
+
+where_to_look
+if [ "$sale" = 1 ]; then
+  echo
+  echo "The sale starts now; watch it on the dashboard (admin key: Seckill__AdminKey in $env_file), in Prometheus and in the RabbitMQ UI."
+  dotnet tests/Seckill.LoadTest/bin/Release/net10.0/Seckill.LoadTest.dll \
+    --intake "$url" --env-file "$env_file" --stock "$stock" --shards "$shards" --buyers "$buyers" \
+    --payment-window "$payment_window" --pay-share "$pay_share" || true
+  where_to_look
+fi
 
 if [ "$detach" = 1 ]; then
   echo "Left running; stop with: bash infra/run.sh stop"
