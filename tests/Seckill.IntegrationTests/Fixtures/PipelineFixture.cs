@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Hosting;
 using Seckill.Worker;
 using Seckill.Worker.Housekeeping;
+using Seckill.Worker.Payments;
 using Seckill.Worker.Sweeping;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -85,8 +86,8 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     /// <summary>
     /// A worker whose sweeper and housekeeping run their real campaign selection, narrowed afterwards
-    /// to <paramref name="campaigns"/>: the selection's own rules are what the test proves, and other
-    /// tests' campaigns in the shared stores stay untouched.
+    /// to <paramref name="campaigns"/>, and whose payment expiry moves only their orders: the selection's
+    /// own rules are what the test proves, and other tests' campaigns in the shared stores stay untouched.
     /// </summary>
     public IHost CreateWorkerScopedTo(IReadOnlyDictionary<string, string?>? overrides, params Guid[] campaigns) =>
         WorkerApp.Build([], With(overrides), services =>
@@ -95,6 +96,7 @@ public sealed class PipelineFixture : IAsyncLifetime
                 ActivatorUtilities.CreateInstance<UnsettledCampaigns>(sp), [.. campaigns]));
             services.AddSingleton<IEndedCampaigns>(sp => new ScopedEndedCampaigns(
                 ActivatorUtilities.CreateInstance<EndedCampaignsInDatabase>(sp), [.. campaigns]));
+            services.AddSingleton(new ExpiringCampaigns(campaigns));
         });
 
     /// <summary>
