@@ -76,6 +76,24 @@ public sealed class PipelineFixture : IAsyncLifetime
     public IHost Worker { get; private set; } = null!;
 
     /// <summary>
+    /// Stops the shared worker's consumers until the result is disposed. The default virtual host's queues
+    /// are shared by every test run and demo on the same servers, and what this worker consumes from them
+    /// is counted in this process's meter, which every host's /metrics reads: a test that checks those
+    /// counters exactly runs alone (<c>Metering</c>) with this worker paused.
+    /// </summary>
+    public async Task<IAsyncDisposable> PauseSharedWorkerAsync()
+    {
+        var bus = Worker.Services.GetRequiredService<MassTransit.IBusControl>();
+        await bus.StopAsync();
+        return new Resumed(bus);
+    }
+
+    private sealed class Resumed(MassTransit.IBusControl bus) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await bus.StartAsync();
+    }
+
+    /// <summary>
     /// A worker host on the shared services, not started; <paramref name="overrides"/> replace single
     /// settings. Its sweeper is off unless the test turns it on, and then it sweeps only
     /// <paramref name="sweptCampaigns"/>: the database and Redis are shared by every test, and a sweeper
