@@ -60,6 +60,7 @@ public static class WorkerApp
             .Bind(builder.Configuration.GetSection(PaymentOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton(ExpiringCampaigns.All);
         services.AddSingleton<PaymentLedger>();
         services.AddOptions<HousekeepingOptions>()
             .Bind(builder.Configuration.GetSection(HousekeepingOptions.Section))

@@ -13,7 +13,7 @@ namespace Seckill.Data.Migrations
     {
         private const string Returned = "SELECT e.reservation_id, e.campaign_id, e.user_id, e.shard FROM expired e;";
 
-        private static readonly string Fixed = Payments.ExpireUnpaidOrders.Replace(
+        internal static readonly string Fixed = Payments.ExpireUnpaidOrders.Replace(
             Returned, "SELECT e.reservation_id, e.campaign_id, e.user_id::text, e.shard FROM expired e;", StringComparison.Ordinal);
 
         /// <inheritdoc />

@@ -8,10 +8,10 @@ namespace Seckill.Worker.Payments;
 public sealed record ExpiredOrder(Guid ReservationId, Guid CampaignId, string UserId, int Shard);
 
 /// <summary>The payment deadline's side in PostgreSQL: expiring due orders and tracking their units' return.</summary>
-public sealed class PaymentLedger(IDbContextFactory<SeckillDbContext> databases, TimeProvider clock)
+public sealed class PaymentLedger(IDbContextFactory<SeckillDbContext> databases, ExpiringCampaigns scope, TimeProvider clock)
 {
     /// <summary>
-    /// Moves up to <paramref name="batch"/> orders past their deadline to payment-expired and releases
+    /// Moves up to <paramref name="batch"/> orders (of the <see cref="ExpiringCampaigns"/>) past their deadline to payment-expired and releases
     /// their real inventory, in one transaction (the function <c>expire_unpaid_orders</c>): any number
     /// of workers may call it at once, each order moves exactly once, and a payment that got its row
     /// first wins.
@@ -21,9 +21,13 @@ public sealed class PaymentLedger(IDbContextFactory<SeckillDbContext> databases,
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT reservation_id, campaign_id, user_id, shard FROM expire_unpaid_orders($1)", connection)
+        await using var command = new NpgsqlCommand("SELECT reservation_id, campaign_id, user_id, shard FROM expire_unpaid_orders($1, $2)", connection)
         {
-            Parameters = { new NpgsqlParameter { Value = batch } },
+            Parameters =
+            {
+                new NpgsqlParameter { Value = batch },
+                new NpgsqlParameter { Value = (object?)scope.Only ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid },
+            },
         };
         var expired = new List<ExpiredOrder>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -39,7 +43,13 @@ public sealed class PaymentLedger(IDbContextFactory<SeckillDbContext> databases,
     public async Task<IReadOnlyList<ExpiredOrder>> ListUnitsOwedAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.Orders.AsNoTracking()
+        var orders = db.Orders.AsNoTracking();
+        if (scope.Only is { } only)
+        {
+            orders = orders.Where(o => only.Contains(o.CampaignId));
+        }
+
+        return await orders
             .Where(o => o.Status == OrderStatus.PaymentExpired && o.UnitReturnedAt == null && o.ExpiredAt < expiredBefore)
             .OrderBy(o => o.ExpiredAt)
             .Take(limit)

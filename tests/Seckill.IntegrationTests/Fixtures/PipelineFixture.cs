@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Hosting;
 using Seckill.Worker;
 using Seckill.Worker.Housekeeping;
+using Seckill.Worker.Payments;
 using Seckill.Worker.Sweeping;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -75,6 +76,24 @@ public sealed class PipelineFixture : IAsyncLifetime
     public IHost Worker { get; private set; } = null!;
 
     /// <summary>
+    /// Stops the shared worker's consumers until the result is disposed. The default virtual host's queues
+    /// are shared by every test run and demo on the same servers, and what this worker consumes from them
+    /// is counted in this process's meter, which every host's /metrics reads: a test that checks those
+    /// counters exactly runs alone (<c>Metering</c>) with this worker paused.
+    /// </summary>
+    public async Task<IAsyncDisposable> PauseSharedWorkerAsync()
+    {
+        var bus = Worker.Services.GetRequiredService<MassTransit.IBusControl>();
+        await bus.StopAsync();
+        return new Resumed(bus);
+    }
+
+    private sealed class Resumed(MassTransit.IBusControl bus) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await bus.StartAsync();
+    }
+
+    /// <summary>
     /// A worker host on the shared services, not started; <paramref name="overrides"/> replace single
     /// settings. Its sweeper is off unless the test turns it on, and then it sweeps only
     /// <paramref name="sweptCampaigns"/>: the database and Redis are shared by every test, and a sweeper
@@ -85,8 +104,8 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     /// <summary>
     /// A worker whose sweeper and housekeeping run their real campaign selection, narrowed afterwards
-    /// to <paramref name="campaigns"/>: the selection's own rules are what the test proves, and other
-    /// tests' campaigns in the shared stores stay untouched.
+    /// to <paramref name="campaigns"/>, and whose payment expiry moves only their orders: the selection's
+    /// own rules are what the test proves, and other tests' campaigns in the shared stores stay untouched.
     /// </summary>
     public IHost CreateWorkerScopedTo(IReadOnlyDictionary<string, string?>? overrides, params Guid[] campaigns) =>
         WorkerApp.Build([], With(overrides), services =>
@@ -95,6 +114,7 @@ public sealed class PipelineFixture : IAsyncLifetime
                 ActivatorUtilities.CreateInstance<UnsettledCampaigns>(sp), [.. campaigns]));
             services.AddSingleton<IEndedCampaigns>(sp => new ScopedEndedCampaigns(
                 ActivatorUtilities.CreateInstance<EndedCampaignsInDatabase>(sp), [.. campaigns]));
+            services.AddSingleton(new ExpiringCampaigns(campaigns));
         });
 
     /// <summary>
