@@ -145,6 +145,7 @@ cmd_up() {
     esac
   done
   load_secrets
+  ensure_gateway_keys
   write_env_file
   # RabbitMQ boots slowest; start it first and collect it last.
   local with_rabbit=0
