@@ -125,18 +125,23 @@ load_secrets() {
   fi
 }
 
-# The gateway's token signing key pair (EC P-256, ES256), made once like the
-# secrets: regenerating it would invalidate every token handed out so far.
-# The private key (PKCS#8) is only for minting (the token command, the load
-# generator); the gateway validates with the public half.
+# The gateway's token signing key pair (RSA 2048, RS256: the cheapest asymmetric
+# signature to verify, which the gateway does per request; see BuyerTokens), made
+# once like the secrets: regenerating it would invalidate every token handed out
+# so far. The private key (PKCS#8) is only for minting (the token command, the
+# load generator); the gateway validates with the public half. A key of another
+# type (an EC key of an earlier checkout) is replaced.
 GATEWAY_KEY_NAME=gateway-signing-key
 ensure_gateway_keys() {
   local key=$LOCAL/$GATEWAY_KEY_NAME.pem pub=$LOCAL/$GATEWAY_KEY_NAME.pub.pem openssl=/usr/bin/openssl
   [[ -x $openssl ]] || openssl=$(command -v openssl) || die "openssl is needed to create the gateway's signing key"
+  if [[ -s $key ]] && ! "$openssl" pkey -in "$key" -noout -text 2>/dev/null | grep -q '^Private-Key: ([0-9]* bit, [0-9]* primes)'; then
+    rm -f "$key"
+  fi
   if [[ ! -s $key ]]; then
     (
       umask 077
-      "$openssl" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key.tmp" 2>/dev/null \
+      "$openssl" genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key.tmp" 2>/dev/null \
         || die "openssl could not create the gateway's signing key"
       mv -f "$key.tmp" "$key"
     )

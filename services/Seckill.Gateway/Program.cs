@@ -1,20 +1,18 @@
-using Seckill.Gateway;
+namespace Seckill.Gateway;
 
-var builder = WebApplication.CreateBuilder(args);
-if (args is ["token", ..])
+/// <summary>The gateway process; in its own namespace so projects that reference it keep their own <c>Program</c>.</summary>
+internal static class Program
 {
-    Environment.ExitCode = TokenCommand.Run(builder.Configuration, args, Console.Out, Console.Error);
-    return;
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["token", ..])
+        {
+            // Handled before any host exists: minting needs neither the intakes nor the public key.
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            return TokenCommand.Run(configuration, args, Console.Out, Console.Error);
+        }
+
+        await GatewayApp.Build(args).RunAsync();
+        return 0;
+    }
 }
-
-builder.Services.AddOptions<GatewayOptions>()
-    .Bind(builder.Configuration.GetSection(GatewayOptions.Section))
-    .ValidateDataAnnotations()
-    .ValidateOnStart();
-
-var app = builder.Build();
-app.MapGet("/health/live", () => Results.Text("Healthy"));
-await app.RunAsync();
-
-/// <summary>Entry point, visible to the integration tests.</summary>
-public partial class Program;
