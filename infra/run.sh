@@ -190,7 +190,7 @@ fi
 
 cat <<EOT
 
-Gateway:              $url   (the only door for buyers; OpenAPI: $url/openapi/v1.json, live dashboard: $url/dashboard)
+Gateway:              $url   (the only door for buyers; OpenAPI: $url/openapi/v1.json, live dashboard: $url/dashboard/)
 Intakes:              ${intake_urls[*]}   (loopback only; they trust X-User-Id, so buyers must not reach them)
 Workers:              /metrics and /health on 127.0.0.1:$((worker_base_port + 1))..$((worker_base_port + workers))
 RabbitMQ management:  http://127.0.0.1:${Seckill__RabbitMq__ManagementPort}   (user ${Seckill__RabbitMq__Username}, password in $env_file)

@@ -1,9 +1,7 @@
-extern alias gateway;
-
 using System.Diagnostics;
 using System.Globalization;
-using gateway::Seckill.Gateway;
-using gateway::Seckill.Gateway.Tokens;
+using Seckill.Gateway;
+using Seckill.Gateway.Tokens;
 
 namespace Seckill.LoadTest;
 
