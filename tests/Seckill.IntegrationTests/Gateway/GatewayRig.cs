@@ -66,7 +66,16 @@ public sealed class GatewayRig : IAsyncDisposable
     }
 
     /// <summary>A client of the gateway; add tokens per request (<see cref="Buyer"/>) or the admin key.</summary>
-    public HttpClient Client() => new(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) };
+    /// <remarks>Header values go out as UTF-8: the hostile probes send non-ASCII ones, which HttpClient refuses by default.</remarks>
+    public HttpClient Client() => new(new SocketsHttpHandler
+    {
+        MaxConnectionsPerServer = 256,
+        RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8,
+    })
+    {
+        BaseAddress = Address,
+        Timeout = TimeSpan.FromSeconds(60),
+    };
 
     public HttpClient AdminClient()
     {
