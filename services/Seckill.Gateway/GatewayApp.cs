@@ -35,7 +35,11 @@ public static class GatewayApp
 
         // The intake takes at most 1 MiB (campaign bodies 16 KiB, purchases 1 KiB); refusing more here
         // keeps a flood of large bodies off the intakes and bounds what a connect retry buffers.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            kestrel.RequestHeaderEncodingSelector = AsciiHeaders.Latin1;
+        });
 
         var services = builder.Services;
         services.AddOptions<GatewayOptions>()
@@ -58,6 +62,7 @@ public static class GatewayApp
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = GatewayProblems.StatusOf });
         app.UseStatusCodePages();
+        app.Use(AsciiHeaders.InvokeAsync);
         app.UseRouting();
         // Authentication before the limiter (its partition is the token's sub), authorization after it
         // (a flood of requests without a token is throttled per address before each gets its 401).

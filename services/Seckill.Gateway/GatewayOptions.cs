@@ -10,7 +10,7 @@ public sealed class GatewayOptions
     /// <summary>Base URLs of the intakes the crowd is spread over (<c>Seckill:Gateway:Intakes:0</c>, <c>:1</c>, …).</summary>
     [Required]
     [MinLength(1)]
-    public List<string> Intakes { get; init; } = [];
+    public required List<string> Intakes { get; init; }
 
     /// <summary>The <c>iss</c> every buyer token must carry, and the one the token command writes.</summary>
     [Required]
@@ -21,14 +21,14 @@ public sealed class GatewayOptions
     public string Audience { get; init; } = "seckill";
 
     /// <summary>
-    /// The EC P-256 private key (PKCS#8 PEM) that signs tokens. Only the token command and the load
+    /// The RSA private key (PKCS#8 PEM, RS256) that signs tokens. Only the token command and the load
     /// generator read it; the gateway itself never needs it, so a production gateway need not hold it.
     /// </summary>
     public string? SigningKeyPath { get; init; }
 
     /// <summary>The matching public key (SubjectPublicKeyInfo PEM) that validates buyer tokens.</summary>
     [Required]
-    public string PublicKeyPath { get; init; } = "";
+    public required string PublicKeyPath { get; init; }
 
     /// <summary>Tolerated clock difference between the token's issuer and the gateway.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]

@@ -35,8 +35,8 @@ internal static class TokenCommand
         }
 
         // Bound without the host's validation: minting needs neither the intakes nor the public key.
-        var options = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-        if (string.IsNullOrWhiteSpace(options.SigningKeyPath) || !File.Exists(options.SigningKeyPath))
+        var options = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>();
+        if (options is null || string.IsNullOrWhiteSpace(options.SigningKeyPath) || !File.Exists(options.SigningKeyPath))
         {
             error.WriteLine("Seckill:Gateway:SigningKeyPath must name the private key file (bash infra/services.sh up writes .local/gateway-signing-key.pem and puts its path in .local/seckill.env).");
             return 2;

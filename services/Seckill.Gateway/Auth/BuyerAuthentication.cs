@@ -8,7 +8,7 @@ using Seckill.Gateway.Tokens;
 namespace Seckill.Gateway.Auth;
 
 /// <summary>
-/// Bearer tokens of buyers: ES256 only, signed by the key whose public half the gateway holds, with the
+/// Bearer tokens of buyers: RS256 only (BuyerTokens.Algorithm), signed by the key whose public half the gateway holds, with the
 /// configured issuer and audience, within their lifetime, and a <c>sub</c> the intake accepts as <c>X-User-Id</c>.
 /// </summary>
 public static class BuyerAuthentication
@@ -35,8 +35,8 @@ public static class BuyerAuthentication
         jwt.TokenValidationParameters = new TokenValidationParameters
         {
             // Pinning the algorithm is what defeats alg:none and the HS256-with-the-public-key confusion:
-            // a token is only ever checked as an ECDSA P-256 signature over our one public key.
-            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            // a token is only ever checked as an RS256 signature over our one public key.
+            ValidAlgorithms = [BuyerTokens.Algorithm],
             IssuerSigningKey = BuyerTokens.ReadPublicKey(options.PublicKeyPath),
             ValidateIssuerSigningKey = true,
             RequireSignedTokens = true,

@@ -19,7 +19,13 @@ public static class GatewayProblems
 
     public static string TypeOf(string code) => $"urn:seckill:{code}";
 
-    public static async Task WriteAsync(HttpContext context, int status, string code, string title, string detail, TimeSpan? retryAfter = null)
+    /// <summary>400 <c>invalid-request</c> naming the offending field, in the intake's validation shape.</summary>
+    public static Task WriteInvalidAsync(HttpContext context, string field, string message) =>
+        WriteAsync(context, StatusCodes.Status400BadRequest, "invalid-request", $"Invalid {field}", message,
+            extensions: new Dictionary<string, object> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+
+    public static async Task WriteAsync(HttpContext context, int status, string code, string title, string detail, TimeSpan? retryAfter = null,
+        IReadOnlyDictionary<string, object>? extensions = null)
     {
         var response = context.Response;
         response.StatusCode = status;
@@ -38,6 +44,11 @@ public static class GatewayProblems
             ["code"] = code,
             ["traceId"] = Activity.Current?.Id ?? context.TraceIdentifier,
         };
+        foreach (var (name, value) in extensions ?? new Dictionary<string, object>())
+        {
+            body[name] = value;
+        }
+
         await response.WriteAsJsonAsync(body, JsonSerializerOptions.Web, "application/problem+json", context.RequestAborted);
     }
 

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Seckill.IntegrationTests.Fixtures;
+using Seckill.Worker.Sweeping;
+
+namespace Seckill.IntegrationTests.Gateway;
+
+/// <summary>
+/// Two intakes behind the gateway, one killed with SIGKILL while the crowd arrives: buyers keep being served by
+/// the other, every 202 ends as exactly one order, an answer that says nothing was processed holds nothing, and
+/// the killed intake, started again, is taken back.
+/// </summary>
+public partial class Losing_an_intake_mid_sale(PipelineFixture fixture)
+{
+    private sealed record Answer(string User, int Attempt, TimeSpan At, int Status, string? Code, Guid? Reservation);
+
+    [Fact]
+    public async Task Buyers_are_served_by_the_other_intake_and_every_202_becomes_one_order()
+    {
+        const int shards = 4, stock = 300, buyers = 600;
+        await using var rig = await GatewayRig.StartAsync(fixture, intakes: 2);
+        var campaign = await fixture.CreateCampaignAsync(stock, shards);
+        // The killed intake may have reserved units it never published: the sweeper hands them on (README, Guarantees).
+        using var sweeper = fixture.CreateWorker(QuickSweeper.With(fixture.Settings), new SweptCampaign(campaign.Id, shards));
+        await sweeper.StartAsync();
+        using var client = rig.Client();
+        var answers = new ConcurrentBag<Answer>();
+        var clock = Stopwatch.StartNew();
+        var killedAt = TimeSpan.MaxValue;
+        long servedByVictimBeforeKill = 0, servedBySurvivorBeforeKill = 0;
+
+        async Task BuyAsync(string user)
+        {
+            var key = Guid.NewGuid().ToString("N");
+            for (var attempt = 1; attempt <= 30; attempt++)
+            {
+                var request = rig.Buyer(HttpMethod.Post, $"/api/campaigns/{campaign.Id}/purchases", user);
+                request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+                var response = await client.SendAsync(request);
+                var status = (int)response.StatusCode;
+                string? code = null;
+                Guid? reservation = null;
+                if (status == 202)
+                {
+                    reservation = (await response.Content.ReadFromJsonAsync<PurchaseJson>())!.ReservationId;
+                }
+                else
+                {
+                    Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                    code = (await response.ReadProblemAsync()).Code;
+                }
+
+                answers.Add(new Answer(user, attempt, clock.Elapsed, status, code, reservation));
+                // 502 intake-failed: the intake may have processed it; the same key tells. 503 busy: nothing held, try again.
+                // Everything else is the buyer's final answer, 503 intake-unavailable included (it reached no intake).
+                if (code is not ("intake-failed" or "busy"))
+                {
+                    return;
+                }
+
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+            }
+        }
+
+        // 100 buyers a second for six seconds; the kill comes two seconds in, so most of the crowd arrives after it.
+        var crowd = new List<Task>();
+        for (var i = 0; i < buyers; i++)
+        {
+            if (i == 200)
+            {
+                servedByVictimBeforeKill = await PurchasesServedAsync(rig.IntakePorts[1]);
+                servedBySurvivorBeforeKill = await PurchasesServedAsync(rig.IntakePorts[0]);
+                rig.KillIntake(1);
+                killedAt = clock.Elapsed;
+            }
+
+            crowd.Add(BuyAsync($"gw-crowd-{i}-{Guid.NewGuid():N}"));
+            await Task.Delay(10);
+        }
+
+        await Task.WhenAll(crowd);
+        Assert.True(servedByVictimBeforeKill > 0 && servedBySurvivorBeforeKill > 0,
+            $"the crowd was not spread over both intakes before the kill ({servedBySurvivorBeforeKill} and {servedByVictimBeforeKill} purchases)");
+
+        var final = answers.GroupBy(a => a.User).ToDictionary(g => g.Key, g => g.MaxBy(a => a.Attempt)!);
+        Assert.Equal(buyers, final.Count);
+        var troubled = answers.Where(a => a.Status is 502 or 503).ToList();
+        // Only what was in flight at the kill, or sent before the dead intake was noticed, may fail.
+        Assert.True(troubled.Count <= 60, $"{troubled.Count} answers were 502/503: {Describe(troubled)}");
+        Assert.All(troubled, a => Assert.True(a.At >= killedAt && a.At <= killedAt + TimeSpan.FromSeconds(3),
+            $"a {a.Status} {a.Code} at {a.At.TotalSeconds:F2} s, the kill was at {killedAt.TotalSeconds:F2} s"));
+        var afterKill = final.Values.Where(a => a.At > killedAt).ToList();
+        Assert.True(afterKill.Count >= 350, $"only {afterKill.Count} buyers were answered after the kill");
+        Assert.All(final.Values, a => Assert.True(
+            a is { Status: 202 } or { Status: 410, Code: "sold-out" } or { Status: 503, Code: "intake-unavailable" },
+            $"{a.User}: final answer {a.Status} {a.Code}"));
+
+        var redis = await fixture.AssertDrainedAsync(campaign.Id, shards, stock, timeout: TimeSpan.FromSeconds(90));
+        await sweeper.StopAsync();
+        var orders = await fixture.OrdersAsync(campaign.Id);
+        var winners = final.Values.Where(a => a.Status == 202).ToList();
+        // Every 202 is exactly one order, of that buyer and that reservation; nobody else has one.
+        Assert.Equal(winners.Count, orders.Count);
+        Assert.All(winners, w => Assert.Equal(w.User, orders[w.Reservation!.Value].UserId));
+        Assert.All(answers.Where(a => a.Status == 202), a => Assert.Equal(final[a.User].Reservation, a.Reservation));
+        var unavailable = final.Values.Where(a => a.Code == "intake-unavailable").Select(a => a.User).ToHashSet();
+        Assert.DoesNotContain(orders.Values, o => unavailable.Contains(o.UserId));
+        Assert.DoesNotContain(redis.ParsedTokens, t => unavailable.Contains(t.Fields["u"]));
+        Assert.Equal(stock, orders.Count + redis.TotalStock);
+
+        // The killed intake comes back on its port: the gateway takes it in again, and serves through it alone
+        // once the other one dies too.
+        await rig.RestartIntakeAsync(1);
+        using var probe = rig.Client();
+        Assert.True(await Waiting.UntilAsync(async () => (await ReadyAsync(probe)).Available == 2, TimeSpan.FromSeconds(20)),
+            "the restarted intake was not taken back within 20 s");
+        var servedBefore = await PurchasesServedAsync(rig.IntakePorts[1]);
+        rig.KillIntake(0);
+        var late = await Task.WhenAll(winners.Take(40).Select(w =>
+            client.SendAsync(rig.Buyer(HttpMethod.Get, $"/api/reservations/{w.Reservation}", w.User))));
+        Assert.All(late, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var lateBuy = await client.SendAsync(rig.Buyer(HttpMethod.Post, $"/api/campaigns/{campaign.Id}/purchases", $"gw-late-{Guid.NewGuid():N}"));
+        Assert.True(lateBuy.StatusCode is HttpStatusCode.Gone or HttpStatusCode.Accepted, $"{(int)lateBuy.StatusCode}");
+        Assert.True(await PurchasesServedAsync(rig.IntakePorts[1]) > servedBefore, "the late purchase did not reach the restarted intake");
+        if (lateBuy.StatusCode == HttpStatusCode.Accepted)
+        {
+            await fixture.AssertDrainedAsync(campaign.Id, shards, stock);
+        }
+    }
+
+    private static string Describe(IEnumerable<Answer> answers) =>
+        string.Join(", ", answers.GroupBy(a => $"{a.Status} {a.Code}").Select(g => $"{g.Count()} × {g.Key}"));
+
+    private static async Task<(int Available, int Total)> ReadyAsync(HttpClient client)
+    {
+        var body = await client.GetFromJsonAsync<Dictionary<string, System.Text.Json.JsonElement>>("/health/ready")
+            .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+        return body is null ? (0, 0) : (body["intakesAvailable"].GetInt32(), body["intakes"].GetInt32());
+    }
+
+    /// <summary>The purchases an intake has answered, from its own /metrics (all outcomes).</summary>
+    private static async Task<long> PurchasesServedAsync(int port)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var text = await client.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+        return PurchaseLine().Matches(text).Sum(m => (long)double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
+    [GeneratedRegex(@"^seckill_purchases_total\{[^}]*\} ([0-9.e+]+)", RegexOptions.Multiline)]
+    private static partial Regex PurchaseLine();
+}
