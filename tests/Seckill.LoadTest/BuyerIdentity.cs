@@ -30,7 +30,8 @@ public sealed record TokenSettings(string SigningKeyPath, string Issuer, string 
             return null;
         }
 
-        var defaults = new GatewayOptions();
+        // Only the issuer and audience defaults are read; the required members do not matter for minting.
+        var defaults = new GatewayOptions { Intakes = [], PublicKeyPath = "" };
         return new TokenSettings(key, settings.Issuer ?? defaults.Issuer, settings.Audience ?? defaults.Audience, TimeSpan.FromMinutes(minutes));
     }
 }
