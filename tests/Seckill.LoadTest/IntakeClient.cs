@@ -46,12 +46,10 @@ public sealed class IntakeClient : IDisposable
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http;
     private readonly string _adminKey;
-    private readonly BuyerIdentity _buyers;
 
-    public IntakeClient(Uri intake, string adminKey, int concurrency, BuyerIdentity buyers)
+    public IntakeClient(Uri intake, string adminKey, int concurrency)
     {
         _adminKey = adminKey;
-        _buyers = buyers;
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = concurrency,
@@ -71,6 +69,9 @@ public sealed class IntakeClient : IDisposable
     }
 
     public ProblemCodes Codes { get; } = new();
+
+    /// <summary>Settable so the tokens are minted only once the target answered: minting 100,000 takes a minute.</summary>
+    public BuyerIdentity Buyers { get; set; } = BuyerIdentity.UserIdHeader;
 
     public async Task CheckHealthAsync(CancellationToken cancellationToken)
     {
@@ -116,7 +117,7 @@ public sealed class IntakeClient : IDisposable
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, purchaseUri);
-            _buyers.Identify(request, buyer);
+            Buyers.Identify(request, buyer);
             // Headers first: a 202 names its reservation in Location, so its body is read only when that is
             // missing; a problem's body is read into a pooled buffer.
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
@@ -149,7 +150,7 @@ public sealed class IntakeClient : IDisposable
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/api/reservations/{reservationId}", UriKind.Relative));
-            _buyers.Identify(request, buyer);
+            Buyers.Identify(request, buyer);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.StatusCode != HttpStatusCode.OK)
             {
@@ -179,7 +180,7 @@ public sealed class IntakeClient : IDisposable
             {
                 Content = JsonContent.Create(new PaymentRequest(paymentReference), options: Json),
             };
-            _buyers.Identify(request, buyer);
+            Buyers.Identify(request, buyer);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var status = (int)response.StatusCode;
             if (status == (int)HttpStatusCode.OK)
