@@ -32,6 +32,24 @@ public partial class Losing_an_intake_mid_sale(PipelineFixture fixture)
         var clock = Stopwatch.StartNew();
         var killedAt = TimeSpan.MaxValue;
         long servedByVictimBeforeKill = 0, servedBySurvivorBeforeKill = 0;
+        var outAt = Task.FromResult(TimeSpan.MaxValue);
+
+        // When the gateway's own readiness stops counting the dead intake: health detection, not the connect retry.
+        async Task<TimeSpan> OutOfRotationAsync()
+        {
+            using var probe = rig.Client();
+            while (clock.Elapsed < killedAt + TimeSpan.FromSeconds(10))
+            {
+                if ((await ReadyAsync(probe)).Available == 1)
+                {
+                    return clock.Elapsed;
+                }
+
+                await Task.Delay(50);
+            }
+
+            return TimeSpan.MaxValue;
+        }
 
         async Task BuyAsync(string user)
         {
@@ -66,7 +84,8 @@ public partial class Losing_an_intake_mid_sale(PipelineFixture fixture)
             }
         }
 
-        // 100 buyers a second for six seconds; the kill comes two seconds in, so most of the crowd arrives after it.
+        // 600 buyers over three seconds, ten at a time, so some are in flight on the victim when it dies; the
+        // kill comes a second in, so most of the crowd arrives after it.
         var crowd = new List<Task>();
         for (var i = 0; i < buyers; i++)
         {
@@ -74,19 +93,35 @@ public partial class Losing_an_intake_mid_sale(PipelineFixture fixture)
             {
                 servedByVictimBeforeKill = await PurchasesServedAsync(rig.IntakePorts[1]);
                 servedBySurvivorBeforeKill = await PurchasesServedAsync(rig.IntakePorts[0]);
-                rig.KillIntake(1);
-                killedAt = clock.Elapsed;
             }
 
             crowd.Add(BuyAsync($"gw-crowd-{i}-{Guid.NewGuid():N}"));
-            await Task.Delay(10);
+            if (i == 209)
+            {
+                // Right after a burst went out: some of it is inside the victim when it dies.
+                await Task.Delay(2);
+                rig.KillIntake(1);
+                killedAt = clock.Elapsed;
+                outAt = OutOfRotationAsync();
+            }
+            if (i % 10 == 9)
+            {
+                await Task.Delay(50);
+            }
         }
 
         await Task.WhenAll(crowd);
+        var detection = await outAt - killedAt;
+        Assert.True(detection <= TimeSpan.FromSeconds(3), $"the dead intake was still in rotation {detection.TotalSeconds:F1} s after the kill");
         Assert.True(servedByVictimBeforeKill > 0 && servedBySurvivorBeforeKill > 0,
             $"the crowd was not spread over both intakes before the kill ({servedBySurvivorBeforeKill} and {servedByVictimBeforeKill} purchases)");
 
         var final = answers.GroupBy(a => a.User).ToDictionary(g => g.Key, g => g.MaxBy(a => a.Attempt)!);
+        var summary =
+            $"kill at {killedAt.TotalSeconds:F2} s, out of rotation {detection.TotalMilliseconds:F0} ms later; before it {servedBySurvivorBeforeKill} + {servedByVictimBeforeKill} purchases on the two intakes; " +
+            $"all answers: {Describe(answers)}; final: {Describe(final.Values)}; retried buyers: {final.Values.Count(a => a.Attempt > 1)}";
+        TestContext.Current.TestOutputHelper?.WriteLine(summary);
+        await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "TestResults", "gateway", "losing-an-intake.txt"), summary);
         Assert.Equal(buyers, final.Count);
         var troubled = answers.Where(a => a.Status is 502 or 503).ToList();
         // Only what was in flight at the kill, or sent before the dead intake was noticed, may fail.
