@@ -28,7 +28,7 @@ internal static class ProxyFailures
             context.Request.EnableBuffering();
         }
 
-        var tried = new List<DestinationState>(1);
+        List<DestinationState>? tried = null;
         while (true)
         {
             await next();
@@ -40,7 +40,7 @@ internal static class ProxyFailures
 
             if (NeverReachedTheIntake(error) && proxy.ProxiedDestination is { } failed && !context.RequestAborted.IsCancellationRequested)
             {
-                tried.Add(failed);
+                (tried ??= []).Add(failed);
                 var others = candidates.Where(d => !tried.Contains(d) && d.Health.Passive != DestinationHealth.Unhealthy).ToList();
                 if (others.Count > 0 && (!context.Request.Body.CanSeek || context.Request.Body.Position == 0 || Rewind(context.Request)))
                 {

@@ -5,6 +5,9 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Seckill.IntegrationTests.Fixtures;
@@ -205,6 +208,52 @@ public class Authenticating_buyers(PipelineFixture fixture)
         Assert.Equal(0, await fixture.CountAsync("SELECT count(*) FROM orders WHERE campaign_id = $1", campaign.Id));
         Assert.Empty((await RedisSnapshot.TakeAsync(fixture, campaign.Id, 1)).Tokens);
     }
+
+    /// <summary>
+    /// What an intake receives, seen by an echo server in its place: on every route the client's <c>X-User-Id</c>
+    /// and <c>Authorization</c> are gone; buyer routes carry exactly the token's <c>sub</c>.
+    /// </summary>
+    [Fact]
+    public async Task Every_route_forwards_no_client_X_User_Id_and_buyer_routes_forward_the_sub()
+    {
+        var echo = WebApplication.CreateSlimBuilder();
+        echo.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var echoApp = echo.Build();
+        echoApp.MapGet("/health/ready", () => "Healthy");
+        echoApp.Map("/{**path}", (HttpRequest request) => Results.Json(new EchoJson(
+            request.Headers["X-User-Id"].ToArray()!, request.Headers.Authorization.ToArray()!)));
+        await echoApp.StartAsync();
+        await using var rig = await GatewayRig.StartAsync(fixture, intakes: 0, otherDestinations: [echoApp.Urls.Single()]);
+        using var client = rig.Client();
+        var buyer = $"gw-echo-{Guid.NewGuid():N}";
+        var campaign = Guid.NewGuid();
+
+        foreach (var (method, path, isBuyerRoute) in new[]
+                 {
+                     (HttpMethod.Post, $"/api/campaigns/{campaign}/purchases", true),
+                     (HttpMethod.Get, $"/api/campaigns/{campaign}/purchases", true),
+                     (HttpMethod.Get, $"/api/reservations/{Guid.NewGuid()}", true),
+                     (HttpMethod.Post, $"/api/reservations/{Guid.NewGuid()}/payment", true),
+                     (HttpMethod.Post, "/api/campaigns", false),
+                     (HttpMethod.Get, $"/api/campaigns/{campaign}", false),
+                     (HttpMethod.Get, $"/api/campaigns/{campaign}/live", false),
+                     (HttpMethod.Get, "/api/dashboard/campaigns", false),
+                     (HttpMethod.Get, "/dashboard/", false),
+                     (HttpMethod.Get, "/openapi/v1.json", false),
+                 })
+        {
+            var request = rig.Buyer(method, path, buyer);
+            request.Headers.TryAddWithoutValidation("X-User-Id", "spoofed");
+            request.Headers.TryAddWithoutValidation("x-user-id", "spoofed-lowercase");
+            var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method} {path}: {(int)response.StatusCode}");
+            var seen = (await response.Content.ReadFromJsonAsync<EchoJson>())!;
+            Assert.Equal(isBuyerRoute ? [buyer] : [], seen.UserIds);
+            Assert.Empty(seen.Authorization);
+        }
+    }
+
+    private sealed record EchoJson(string[] UserIds, string[] Authorization);
 
     private static string Unsigned(string payload) => $"{Base64Url("{\"alg\":\"none\",\"typ\":\"JWT\"}")}.{payload}.";
 

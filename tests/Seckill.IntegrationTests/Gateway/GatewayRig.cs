@@ -40,7 +40,9 @@ public sealed class GatewayRig : IAsyncDisposable
     public BuyerTokens Tokens { get; private set; } = null!;
 
     /// <param name="gatewaySettings">Replace single <c>Seckill:Gateway:*</c> settings (limits, intervals).</param>
-    public static async Task<GatewayRig> StartAsync(PipelineFixture fixture, int intakes, IReadOnlyDictionary<string, string?>? gatewaySettings = null)
+    /// <param name="otherDestinations">Further destinations that are not intakes (a test's echo server).</param>
+    public static async Task<GatewayRig> StartAsync(PipelineFixture fixture, int intakes, IReadOnlyDictionary<string, string?>? gatewaySettings = null,
+        IReadOnlyList<string>? otherDestinations = null)
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "TestResults", "gateway", Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(folder);
@@ -55,7 +57,7 @@ public sealed class GatewayRig : IAsyncDisposable
             }
 
             await Task.WhenAll(Enumerable.Range(0, intakes).Select(i => rig.WaitUntilIntakeReadyAsync(i)));
-            await rig.StartGatewayAsync(gatewaySettings);
+            await rig.StartGatewayAsync(gatewaySettings, otherDestinations ?? []);
             return rig;
         }
         catch
@@ -158,7 +160,7 @@ public sealed class GatewayRig : IAsyncDisposable
         Assert.True(ready, $"intake {index} on port {IntakePorts[index]} was not ready within 60 s; see {Path.Combine(_folder, $"intake-{index}.log")}");
     }
 
-    private async Task StartGatewayAsync(IReadOnlyDictionary<string, string?>? overrides)
+    private async Task StartGatewayAsync(IReadOnlyDictionary<string, string?>? overrides, IReadOnlyList<string> otherDestinations)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -173,6 +175,11 @@ public sealed class GatewayRig : IAsyncDisposable
         for (var i = 0; i < IntakePorts.Count; i++)
         {
             settings[$"Seckill:Gateway:Intakes:{i}"] = $"http://127.0.0.1:{IntakePorts[i]}";
+        }
+
+        for (var i = 0; i < otherDestinations.Count; i++)
+        {
+            settings[$"Seckill:Gateway:Intakes:{IntakePorts.Count + i}"] = otherDestinations[i];
         }
 
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())

@@ -100,8 +100,9 @@ public partial class Losing_an_intake_mid_sale(PipelineFixture fixture)
             {
                 // Right after a burst went out: some of it is inside the victim when it dies.
                 await Task.Delay(2);
-                rig.KillIntake(1);
+                // Taken before the kill: requests in flight fail while KillIntake still waits for the process to go.
                 killedAt = clock.Elapsed;
+                rig.KillIntake(1);
                 outAt = OutOfRotationAsync();
             }
             if (i % 10 == 9)
