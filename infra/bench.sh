@@ -19,6 +19,13 @@
 #   b-low           the accept path at 100 purchases/s (a quiet sale: latency without any queueing)
 #   c  sold-out     intake, a campaign whose only unit is gone, new buyers (answered 410 from memory)
 #   d  already      intake, one buyer who already holds a reservation, over and over (409)
+#   c-gw, b-gw      the sold-out and accept paths through the gateway (services/Seckill.Gateway) in front
+#                   of the SAME one intake (gateway → 1 intake vs that intake directly; the gateway shares
+#                   the two cores). Each request carries its own pre-minted token (`Seckill.LoadTest
+#                   tokens`, read by purchase.lua): distinct buyers for accept; for sold-out a pool of
+#                   20,000 reused with the per-buyer limit raised. The gateway warms up for --warm seconds
+#                   on the sold-out path first; b-direct (the accept path directly, again) runs right
+#                   before b-gw, so the ratio compares neighbours, not phases minutes apart
 #   e  drain        one worker, no rate limit, from a queue pre-filled with --drain-orders purchases
 #   f<R> drain @ R  one worker at R orders/s, from a queue pre-filled with R x 30 s (quick: 5 s) purchases
 #   g  ingest       PostgreSQL's own ingest of order rows: pgbench, 2 clients, 200-row
@@ -201,16 +208,18 @@ load_tool="wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 { print $2 }') -t1${pin[*]:
 wrk2_bin=$(command -v wrk2 || true)
 
 # --------------------------------------------------------------------- build --
-log "building Release (intake, worker, baseline)"
-for project in services/Seckill.Intake services/Seckill.Worker tests/Seckill.Baseline; do
+log "building Release (intake, worker, gateway, baseline, load generator)"
+for project in services/Seckill.Intake services/Seckill.Worker services/Seckill.Gateway tests/Seckill.Baseline tests/Seckill.LoadTest; do
   dotnet build -c Release -v quiet -nologo "$project" >"$raw/build-${project##*/}.txt" 2>&1 \
     || { cat "$raw/build-${project##*/}.txt" >&2; die "build of $project failed"; }
 done
 intake_dir=$root/services/Seckill.Intake/bin/Release/net10.0
 worker_dir=$root/services/Seckill.Worker/bin/Release/net10.0
 baseline_dir=$root/tests/Seckill.Baseline/bin/Release/net10.0
+gateway_dir=$root/services/Seckill.Gateway/bin/Release/net10.0
+loadtest_dll=$root/tests/Seckill.LoadTest/bin/Release/net10.0/Seckill.LoadTest.dll
 # Server GC comes from Directory.Build.props; refuse to measure a build that lost it.
-for f in "$intake_dir/Seckill.Intake" "$worker_dir/Seckill.Worker" "$baseline_dir/Seckill.Baseline"; do
+for f in "$intake_dir/Seckill.Intake" "$worker_dir/Seckill.Worker" "$gateway_dir/Seckill.Gateway" "$baseline_dir/Seckill.Baseline"; do
   grep -q '"System.GC.Server": true' "$f.runtimeconfig.json" || die "$f.runtimeconfig.json does not enable server GC"
 done
 
@@ -239,7 +248,7 @@ export ConnectionStrings__Seckill PGDATABASE=$bench_db
 
 # ------------------------------------------------------------------ helpers --
 declare -A pg_rate=()
-declare -A rps=() p50=() p99=() statuses=() wrk_cpu=() server_cpu=() rss=() orders=() detail=() queued=() messages=()
+declare -A rps=() p50=() p99=() statuses=() wrk_cpu=() server_cpu=() rss=() orders=() detail=() queued=() messages=() also_us=()
 
 # Runs wrk for one phase; raw output in raw/<name>.txt; parses the BENCH lines of purchase.lua.
 # The load tool is "wrk" unless wrk_cmd says otherwise (wrk2 with -R for the half-rate phase).
@@ -247,6 +256,8 @@ declare -A rps=() p50=() p99=() statuses=() wrk_cpu=() server_cpu=() rss=() orde
 # (200% = both cores) or waiting on something else.
 wrk_cmd=(wrk)
 server_pid=''
+# A second process whose CPU per request is recorded too (the intake behind the gateway): also_us[NAME].
+also_pid=''
 clock_ticks=$(getconf CLK_TCK)
 declare -A budget=()
 set_budget() { # NAME BEFORE AFTER COUNT [WRK_SECONDS] -> budget[NAME] = µs per unit: process broker redis postgres wrk machine
@@ -256,9 +267,10 @@ set_budget() { # NAME BEFORE AFTER COUNT [WRK_SECONDS] -> budget[NAME] = µs per
   budget[$1]="$proc $broker $redis $pg $wrk $machine"
 }
 run_wrk() { # NAME URL CONNECTIONS SECONDS [SCRIPT ARGS...]
-  local name=$1 url=$2 conns=$3 secs=$4 file=$raw/$1.txt line timing cpu snap_before snap_after
+  local name=$1 url=$2 conns=$3 secs=$4 file=$raw/$1.txt line timing cpu snap_before snap_after also_before='' also_after=''
   shift 4
   local TIMEFORMAT='%R %U %S'
+  [[ -z $also_pid ]] || also_before=$(cpu_ticks "$also_pid")
   snap_before=$(cpu_snapshot "$server_pid")
   # bash's `time` gives wrk's own CPU: ~100% means one wrk thread was the bottleneck, not the server.
   { time "${pin[@]}" "${wrk_cmd[@]}" -t1 -c "$conns" -d "${secs}s" --timeout 5s --latency \
@@ -266,12 +278,15 @@ run_wrk() { # NAME URL CONNECTIONS SECONDS [SCRIPT ARGS...]
     || { cat "$file" >&2; die "wrk failed in phase $name"; }
   line=$(grep '^BENCH requests=' "$file") || die "wrk printed no summary in phase $name (see $file)"
   snap_after=$(cpu_snapshot "$server_pid")
+  [[ -z $also_pid ]] || also_after=$(cpu_ticks "$also_pid")
   timing=$(<"$raw/$name.time")
   cpu=$(awk '{ printf "%.0f", ($2 + $3) / $1 * 100 }' <<<"$timing")
   eval "${line/#BENCH /local }"   # local requests=N duration_us=N p50_us=N … (purchase.lua prints numbers only)
   # shellcheck disable=SC2154
   if (( requests > 0 )); then
     set_budget "$name" "$snap_before" "$snap_after" "$requests" "$(awk '{ print $2 + $3 }' <<<"$timing")"
+    [[ -z $also_pid ]] || also_us[$name]=$(awk -v a="$also_before" -v b="$also_after" -v n="$requests" -v hz="$clock_ticks" \
+      'BEGIN { printf "%.0f", (b - a) / hz * 1e6 / n }')
   fi
   # shellcheck disable=SC2154
   rps[$name]=$(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
@@ -530,6 +545,59 @@ run_wrk d "$intake_url/api/campaigns/$already_id/purchases" "$connections" "$dur
 expect_only d 409
 rss[d]=$(peak_rss_mib "$intake_pid")
 
+# ------------------------------------------------------------- gateway phases --
+# The same intake behind the gateway: one intake either way, so the ratio is the gateway's price alone.
+# Tokens are minted here, between phases: RS256 signing costs more CPU than the gateway spends per
+# request, and minting during a phase would be measured as the gateway's.
+mint_tokens() { # NAME COUNT PREFIX -> file $raw/NAME.tokens; what it took in detail[NAME]
+  dotnet "$loadtest_dll" tokens --count "$2" --prefix "$3" --out "$raw/$1.tokens" 2>"$raw/$1-mint.txt" \
+    || { cat "$raw/$1-mint.txt" >&2; die "minting tokens ($1) failed"; }
+  detail[$1]=$(sed -n 's/^tokens: \(.*\) → .*/\1/p' "$raw/$1-mint.txt")
+  log "$1: ${detail[$1]}"
+}
+# Enough distinct buyers for b-gw at the direct rate plus 10 %: a wrapped-around token would be a
+# buyer who already bought (409), which expect_only reports.
+gw_pool=20000
+gw_warm_tokens=$(( rps[b] * warmup * 11 / 10 + 1000 ))
+gw_accept_tokens=$(( rps[b] * duration * 11 / 10 + 1000 ))
+log "minting tokens for the gateway phases ($gw_pool + $gw_warm_tokens + $gw_accept_tokens)"
+mint_tokens gw-pool "$gw_pool" "gp$run_id-"
+mint_tokens gw-warm "$gw_warm_tokens" "gw$run_id-"
+mint_tokens gw-accept "$gw_accept_tokens" "ga$run_id-"
+
+gateway_port=$(free_port $((intake_port + 1)))
+gateway_url=http://127.0.0.1:$gateway_port
+log "starting the gateway on $gateway_url → $intake_url (per-buyer limit raised for the sold-out pool)"
+start_process gateway "$gateway_dir" Seckill.Gateway.dll "$out/gateway.log" \
+  ASPNETCORE_ENVIRONMENT=Production "ASPNETCORE_URLS=$gateway_url" "Seckill__Gateway__Intakes__0=$intake_url" \
+  Seckill__Gateway__PurchasesPerSecond=100000 Seckill__Gateway__PurchaseBurst=100000
+gateway_pid=$last_pid
+gateway_ready() { [[ $(http_code "$gateway_url/health/ready") == 200 ]]; }
+wait_until 60 "$gateway_pid" gateway gateway_ready
+server_pid=$gateway_pid also_pid=$intake_pid
+
+log "phase c-gw: sold-out path through the gateway, after ${warm_seconds}s of warm-up on it"
+run_wrk c-gw-warmup "$gateway_url/api/campaigns/$soldout_id/purchases" "$connections" "$warm_seconds" mode=distinct "tokens=$raw/gw-pool.tokens"
+run_wrk c-gw "$gateway_url/api/campaigns/$soldout_id/purchases" "$connections" "$duration" mode=distinct "tokens=$raw/gw-pool.tokens"
+expect_only c-gw 410
+rss[c-gw]=$(peak_rss_mib "$gateway_pid")
+
+log "phase b-direct: accept path directly again, as b-gw's neighbour"
+server_pid=$intake_pid also_pid=''
+run_wrk b-direct "$accept_url" "$connections" "$duration" mode=distinct "prefix=bd$run_id"
+expect_only b-direct 202
+rss[b-direct]=$(peak_rss_mib "$intake_pid")
+
+log "phase b-gw: accept path through the gateway"
+server_pid=$gateway_pid also_pid=$intake_pid
+run_wrk b-gw-warmup "$gateway_url/api/campaigns/$accept_id/purchases" "$connections" "$warmup" mode=distinct "tokens=$raw/gw-warm.tokens"
+run_wrk b-gw "$gateway_url/api/campaigns/$accept_id/purchases" "$connections" "$duration" mode=distinct "tokens=$raw/gw-accept.tokens"
+expect_only b-gw 202
+rss[b-gw]=$(peak_rss_mib "$gateway_pid")
+rss[gateway]=${rss[b-gw]}
+server_pid=$intake_pid also_pid=''
+stop_pid "$gateway_pid" gateway
+
 # The HTTP phases left their SeckillAccepted in the bench queue (no worker ran); the drains must
 # start from a queue holding only their own campaign's messages.
 rabbitmqctl purge_queue -p "$vhost" seckill-orders >/dev/null
@@ -578,8 +646,8 @@ log_issues() { # LOG -> counts of .NET console log lines worth a look
 budget[g]="n/a ${budget[g]#* }"   # pgbench runs as children of this script: its own CPU is in "machine"
 deviation() { awk -v o="$1" -v r="$2" 'BEGIN { printf "%+.1f%%", (o - r) / r * 100 }'; }
 times() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-rss_all="baseline ${rss[a]}, intake ${rss[intake]}, worker e ${rss[e]}"
-rss_ok="${rss[a]} <= 300 && ${rss[intake]} <= 300 && ${rss[e]} <= 300"
+rss_all="baseline ${rss[a]}, intake ${rss[intake]}, gateway ${rss[gateway]}, worker e ${rss[e]}"
+rss_ok="${rss[a]} <= 300 && ${rss[intake]} <= 300 && ${rss[gateway]} <= 300 && ${rss[e]} <= 300"
 for rate in "${rate_list[@]}"; do rss_all+=", worker f$rate ${rss[f$rate]}"; rss_ok+=" && ${rss[f$rate]} <= 300"; done
 {
   printf '# Seckill benchmark %s\n\n' "$run_id"
@@ -605,6 +673,9 @@ for rate in "${rate_list[@]}"; do rss_all+=", worker f$rate ${rss[f$rate]}"; rss
   row b-low "accept path at 100 purchases/s (4 connections)" intake
   row c "sold-out path (410)" intake
   row d "already-purchased path (409)" intake
+  row c-gw "sold-out path through the gateway → the same one intake (pool of $gw_pool tokens)" gateway
+  row b-direct "accept path directly again (b-gw's neighbour)" intake
+  row b-gw "accept path through the gateway → the same one intake (a new token per request)" gateway
   printf '| e | drain, 1 worker, no rate limit, %s purchases queued in %s messages | n/a | n/a | n/a | n/a | %s (rows %s) | %s (worker) | %s | %s%% (life) | n/a |\n' \
     "${queued[e]}" "${messages[e]}" "${orders[e]}" "${pg_rate[e]:-?}" "${rss[e]}" "${detail[e]//_/ }" "${server_cpu[e]}"
   for rate in "${rate_list[@]}"; do
@@ -619,13 +690,24 @@ for rate in "${rate_list[@]}"; do rss_all+=", worker f$rate ${rss[f$rate]}"; rss
   printf 'machine = all CPU time of the machine (every process, kernel included); ceiling = %s cores / machine µs,\n' "$ncpu"
   printf 'the rate at which this machine would be 100%% busy at that cost.\n\n'
   printf '| phase | process under test | RabbitMQ | Redis (all) | PostgreSQL | wrk | machine | ceiling /s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
-  for phase in a b-cold b b-half b-low c d e "${rate_list[@]/#/f}" g; do
+  for phase in a b-cold b b-half b-low c d c-gw b-direct b-gw e "${rate_list[@]/#/f}" g; do
     [[ -n ${budget[$phase]:-} ]] || continue
     read -r u_proc u_broker u_redis u_pg u_wrk u_machine <<<"${budget[$phase]}"
     printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$phase" "$u_proc" "$u_broker" "$u_redis" "$u_pg" "$u_wrk" "$u_machine" \
       "$(awk -v m="$u_machine" -v n="$ncpu" 'BEGIN { printf "%.0f", (m > 0 ? n * 1e6 / m : 0) }')"
   done
-  printf '\n'
+  printf '\nThe gateway'"'"'s price (c-gw, b-gw: "process under test" above is the gateway), µs of CPU per request:\n\n'
+  printf '| path | gateway | intake behind it | intake directly | machine via gateway | machine directly | machine added |\n|---|---:|---:|---:|---:|---:|---:|\n'
+  gw_row() { # PATH GW_PHASE DIRECT_PHASE
+    local g_proc d_proc g_machine d_machine
+    read -r g_proc _ _ _ _ g_machine <<<"${budget[$2]}"
+    read -r d_proc _ _ _ _ d_machine <<<"${budget[$3]}"
+    printf '| %s | %s | %s | %s (%s) | %s | %s | %s |\n' "$1" "$g_proc" "${also_us[$2]:-?}" "$d_proc" "$3" "$g_machine" "$d_machine" \
+      "$(awk -v a="$g_machine" -v b="$d_machine" 'BEGIN { printf "%+d", a - b }')"
+  }
+  gw_row "sold-out (410)" c-gw c
+  gw_row "accept (202)" b-gw b-direct
+  printf '\nTokens minted before the gateway phases (RS256): pool %s; warm-up %s; b-gw %s\n\n' "${detail[gw-pool]}" "${detail[gw-warm]}" "${detail[gw-accept]}"
   printf '| target (ratios measured in this run) | measured | met |\n|---|---|---|\n'
   printf '| accept ≥ 0.45 × already-purchased path (aim 0.65) | %s × (%s ÷ %s req/s) | %s |\n' "$(times "${rps[b]}" "${rps[d]}")" \
     "${rps[b]}" "${rps[d]}" "$(yes_no "${rps[b]} >= 0.45 * ${rps[d]}")"
@@ -640,12 +722,17 @@ for rate in "${rate_list[@]}"; do rss_all+=", worker f$rate ${rss[f$rate]}"; rss
     printf '| rate-limited drain within ±5%% of %s/s | %s (%s) | %s |\n' "$rate" "${orders[f$rate]}" "$(deviation "${orders[f$rate]}" "$rate")" \
       "$(yes_no "${orders[f$rate]} >= 0.95 * $rate && ${orders[f$rate]} <= 1.05 * $rate")"
   done
+  printf '| accept through the gateway ≥ 0.6 × accept directly, same one intake (aim 0.8) | %s × (b-gw %s ÷ b-direct %s req/s; ÷ b %s: %s ×) | %s |\n' \
+    "$(times "${rps[b-gw]}" "${rps[b-direct]}")" "${rps[b-gw]}" "${rps[b-direct]}" "${rps[b]}" "$(times "${rps[b-gw]}" "${rps[b]}")" \
+    "$(yes_no "${rps[b-gw]} >= 0.6 * ${rps[b-direct]}")"
+  printf '| (no target) sold-out through the gateway ÷ directly | %s × (c-gw %s ÷ c %s req/s) | n/a |\n' \
+    "$(times "${rps[c-gw]}" "${rps[c]}")" "${rps[c-gw]}" "${rps[c]}"
   printf '| peak RSS ≤ 300 MiB per process | %s | %s |\n' "$rss_all" "$(yes_no "$rss_ok")"
   printf '\nqueue fills (answers): e %s' "${detail[e-fill]}"
   for rate in "${rate_list[@]}"; do printf '; f%s %s' "$rate" "${detail[f$rate-fill]}"; done
   printf '\nlogs: intake %s; worker e %s' "$(log_issues "$out/intake.log")" "$(log_issues "$out/worker-e.log")"
   for rate in "${rate_list[@]}"; do printf '; worker f%s %s' "$rate" "$(log_issues "$out/worker-f$rate.log")"; done
-  printf '; baseline %s\n' "$(log_issues "$out/baseline.log")"
+  printf '; gateway %s; baseline %s\n' "$(log_issues "$out/gateway.log")" "$(log_issues "$out/baseline.log")"
   if (( ${#unexpected[@]} )); then printf 'UNEXPECTED: %s\n' "${unexpected[*]}"; fi
 } | tee "$out/table.md"
 log "done: $out"

@@ -16,8 +16,9 @@
 #   SECKILL_REDIS_SHARDS=4 (ports base..base+N-1) SECKILL_PROMETHEUS_PORT=9090
 #   SECKILL_REDIS_EXPORTER_BASE_PORT=9121 (one per shard) SECKILL_PG_EXPORTER_PORT=9187
 #   SECKILL_RABBIT_PROMETHEUS_PORT=15692; where Prometheus and `status` look for
-#   the intake and workers: SECKILL_INTAKE_PORT=5080 SECKILL_WORKER_BASE_PORT=5090
-#   (worker k on base+k, as infra/run.sh starts them). Rarely needed:
+#   the gateway, intakes and workers: SECKILL_GATEWAY_PORT=5080
+#   SECKILL_INTAKE_BASE_PORT=5080 SECKILL_WORKER_BASE_PORT=5090 (intake and
+#   worker k on base+k, as infra/run.sh starts them). Rarely needed:
 #   SECKILL_RABBIT_DIST_PORT (default AMQP+20000), SECKILL_RABBIT_NODENAME.
 #
 # `up` writes $SECKILL_LOCAL_DIR/seckill.env: KEY='value' lines, every value
@@ -26,7 +27,7 @@
 # Secrets are generated once into .local/secrets.env (mode 600) and reused.
 #
 # `status` exits 0 when every selected service runs, 3 otherwise; it also
-# shows the readiness of an intake and workers started by infra/run.sh.
+# shows the readiness of the gateway, intakes and workers started by infra/run.sh.
 # Needs root: postgres must be started as the postgres OS user.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -145,6 +146,7 @@ cmd_up() {
     esac
   done
   load_secrets
+  ensure_gateway_keys
   write_env_file
   # RabbitMQ boots slowest; start it first and collect it last.
   local with_rabbit=0
@@ -172,7 +174,7 @@ Ready in $(elapsed "$1").
   RabbitMQ:   amqp://127.0.0.1:$AMQP_PORT  vhost /  (node $RABBIT_NODENAME)
   RabbitMQ management UI: $RMQ_MGMT_URL (user seckill, password in $LOCAL/seckill.env)
   Prometheus: $PROM_URL  (scrapes RabbitMQ :$RABBIT_PROM_PORT, Redis exporters :$REDIS_EXPORTER_BASE_PORT.., PostgreSQL exporter :$PG_EXPORTER_PORT,
-              the intake :$INTAKE_PORT and workers :$((WORKER_BASE_PORT + 1)).. while infra/run.sh runs them)
+              the intakes :$((INTAKE_BASE_PORT + 1)).. and workers :$((WORKER_BASE_PORT + 1)).. while infra/run.sh runs them)
 Env file: $LOCAL/seckill.env   (bash: set -a; . $LOCAL/seckill.env; set +a)
 TXT
 }

@@ -11,7 +11,7 @@ run=$(date -u +%Y%m%dT%H%M%SZ)-$$
 work=$root/.local/bench/cost-$run
 mkdir -p "$work"
 vhost=seckill-cost-$run
-intake_pid='' worker_pid=''
+intake_pid='' worker_pid='' gateway_pid=''
 # shellcheck disable=SC2034 # pin is used by the scripts that source this file
 pin=()
 # shellcheck disable=SC2034
@@ -19,7 +19,7 @@ if command -v taskset >/dev/null && (( $(nproc) > 1 )); then pin=(taskset -c "$(
 
 cleanup() {
   local pid
-  for pid in $intake_pid $worker_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for pid in $gateway_pid $intake_pid $worker_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   bash "$root/infra/services.sh" rabbitmqctl delete_vhost "$vhost" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT

@@ -1,10 +1,16 @@
 -- wrk script for infra/bench.sh: POST /api/campaigns/{id}/purchases (the URL given to wrk) with a
--- buyer in X-User-Id, no body, and a per-status count of the answers.
+-- buyer in X-User-Id (an intake) or in a bearer token (the gateway), no body, and a per-status count
+-- of the answers.
 --
 -- Arguments after wrk's "--", as key=value:
 --   mode=distinct   every request is a new buyer: <prefix>-<thread>-<counter> (accept path, fills)
 --   mode=fixed      every request is the same buyer: <prefix> (already-purchased path)
 --   prefix=TEXT     makes the buyers unique per phase and run (X-User-Id: printable ASCII, <= 64)
+--   tokens=FILE     send Authorization: Bearer <token> instead of X-User-Id, one token per request in
+--                   the file's order (mode=distinct), wrapping around at its end; written beforehand by
+--                   `Seckill.LoadTest tokens` (wrk cannot sign, and signing during the phase would take
+--                   CPU from the gateway being measured). A wrapped-around token is a buyer seen before:
+--                   size the file for the phase, or raise the gateway's per-buyer limit and accept repeats.
 --   rate=R          send at most R requests/s from this wrk thread, on a fixed schedule: every send
 --                   takes the next slot (start + k/R) and waits for it (wrk's delay()), so the rate is
 --                   R whenever enough connections are free; a late slot is sent at once (catches up).
@@ -47,6 +53,14 @@ function init(args)
   counter = 0
   statuses = {}
   local rate = tonumber(options.rate) or 0
+  if options.tokens then
+    if options.mode ~= "distinct" then error("tokens= needs mode=distinct") end
+    tokens = {}
+    for line in io.lines(options.tokens) do
+      if #line > 0 then tokens[#tokens + 1] = "Bearer " .. line end
+    end
+    if #tokens == 0 then error("no tokens in " .. options.tokens) end
+  end
   if options.mode == "fixed" then
     -- Built once: the same request for every cycle costs wrk nothing per request.
     fixed_request = wrk.format("POST", nil, { ["X-User-Id"] = options.prefix }, nil)
@@ -68,6 +82,11 @@ end
 
 function request()
   if fixed_request then return fixed_request end
+  if tokens then
+    local token = tokens[counter % #tokens + 1]
+    counter = counter + 1
+    return wrk.format("POST", nil, { ["Authorization"] = token }, nil)
+  end
   counter = counter + 1
   return wrk.format("POST", nil, { ["X-User-Id"] = prefix .. counter }, nil)
 end

@@ -125,6 +125,36 @@ load_secrets() {
   fi
 }
 
+# The gateway's token signing key pair (RSA 2048, RS256: the cheapest asymmetric
+# signature to verify, which the gateway does per request; see BuyerTokens), made
+# once like the secrets: regenerating it would invalidate every token handed out
+# so far. The private key (PKCS#8) is only for minting (the token command, the
+# load generator); the gateway validates with the public half. A key of another
+# type (an EC key of an earlier checkout) is replaced.
+GATEWAY_KEY_NAME=gateway-signing-key
+ensure_gateway_keys() {
+  local key=$LOCAL/$GATEWAY_KEY_NAME.pem pub=$LOCAL/$GATEWAY_KEY_NAME.pub.pem openssl=/usr/bin/openssl
+  [[ -x $openssl ]] || openssl=$(command -v openssl) || die "openssl is needed to create the gateway's signing key"
+  if [[ -s $key ]] && ! "$openssl" pkey -in "$key" -noout -text 2>/dev/null | grep -q '^Private-Key: ([0-9]* bit, [0-9]* primes)'; then
+    rm -f "$key"
+  fi
+  if [[ ! -s $key ]]; then
+    (
+      umask 077
+      "$openssl" genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key.tmp" 2>/dev/null \
+        || die "openssl could not create the gateway's signing key"
+      mv -f "$key.tmp" "$key"
+    )
+    rm -f "$pub"
+  fi
+  chmod 600 "$key"
+  if [[ ! -s $pub ]]; then
+    "$openssl" pkey -in "$key" -pubout -out "$pub.tmp" 2>/dev/null || die "openssl could not read $key"
+    mv -f "$pub.tmp" "$pub"
+    chmod 644 "$pub"
+  fi
+}
+
 # Every value is single-quoted so `set -a; . file` survives the ';' in the
 # connection string; a .NET reader only has to strip one pair of quotes.
 # No comments or blank lines: the simplest line parser must cope.
@@ -145,6 +175,8 @@ write_env_file() {
       printf "Seckill__RabbitMq__Username='seckill'\n"
       printf "Seckill__RabbitMq__Password='%s'\n" "${SECRET[SECKILL_RABBIT_PASSWORD]}"
       printf "Seckill__AdminKey='%s'\n" "${SECRET[SECKILL_ADMIN_KEY]}"
+      printf "Seckill__Gateway__SigningKeyPath='%s'\n" "$LOCAL/$GATEWAY_KEY_NAME.pem"
+      printf "Seckill__Gateway__PublicKeyPath='%s'\n" "$LOCAL/$GATEWAY_KEY_NAME.pub.pem"
       # Where the tests find Prometheus and drop their scrape targets (file_sd).
       printf "SECKILL_PROMETHEUS_URL='http://127.0.0.1:%s'\n" "$PROM_PORT"
       printf "SECKILL_PROMETHEUS_TARGETS='%s'\n" "$LOCAL/prometheus/targets"

@@ -16,9 +16,10 @@ PROM_BIN=/usr/bin/prometheus
 REDIS_EXPORTER_BIN=/usr/bin/prometheus-redis-exporter
 PG_EXPORTER_BIN=/usr/bin/prometheus-postgres-exporter
 
-# The intake and workers are not ours to start (infra/run.sh does), but where
+# The gateway, intakes and workers are not ours to start (infra/run.sh does), but where
 # they listen is fixed so Prometheus and `status` know where to look.
-INTAKE_PORT=${SECKILL_INTAKE_PORT:-5080}
+GATEWAY_PORT=${SECKILL_GATEWAY_PORT:-5080}
+INTAKE_BASE_PORT=${SECKILL_INTAKE_BASE_PORT:-5080}
 WORKER_BASE_PORT=${SECKILL_WORKER_BASE_PORT:-5090}
 
 # ---------------------------------------------------------------- packages --
@@ -142,7 +143,7 @@ prom_write_config() {
   printf '[%s\n]\n' "$groups" >"$PROM_TARGETS/redis.json.tmp"
   mv -f "$PROM_TARGETS/redis.json.tmp" "$PROM_TARGETS/redis.json"
   sed -e "s|@SCRAPE_INTERVAL@|$PROM_SCRAPE_INTERVAL|g" \
-      -e "s|@INTAKE_PORT@|$INTAKE_PORT|g" \
+      -e "s|@INTAKE_BASE_PORT@|$INTAKE_BASE_PORT|g" \
       -e "s|@WORKER_BASE_PORT@|$WORKER_BASE_PORT|g" \
       -e "s|@TARGETS@|$PROM_TARGETS|g" \
       -e "s|@RABBIT_PROM_PORT@|$RABBIT_PROM_PORT|g" \
@@ -214,18 +215,21 @@ prom_status() {
 }
 
 # ------------------------------------------------------------ applications --
-# The intake and workers started by infra/run.sh: their readiness (every Redis
-# shard, RabbitMQ, PostgreSQL) as they see it. Informational: they are not
-# services of this script, so they never change its exit code.
+# The gateway, intakes and workers started by infra/run.sh: their readiness
+# (every Redis shard, RabbitMQ, PostgreSQL; the gateway: its intakes) as they
+# see it. Informational: they are not services of this script, so they never
+# change its exit code.
 app_status() {
-  local run=$LOCAL/run f k port
-  app_health intake "$INTAKE_PORT" "$run/intake.pid"
-  for f in "$run"/worker-*.pid; do
-    [[ -e $f ]] || continue
-    k=${f##*/worker-}; k=${k%.pid}
-    [[ $k =~ ^[0-9]+$ ]] || continue
-    port=$((WORKER_BASE_PORT + k))
-    app_health "worker-$k" "$port" "$f"
+  local run=$LOCAL/run f k port kind
+  app_health gateway "$GATEWAY_PORT" "$run/gateway.pid"
+  for kind in intake worker; do
+    for f in "$run"/"$kind"-*.pid; do
+      [[ -e $f ]] || continue
+      k=${f##*/"$kind"-}; k=${k%.pid}
+      [[ $k =~ ^[0-9]+$ ]] || continue
+      if [[ $kind == intake ]]; then port=$((INTAKE_BASE_PORT + k)); else port=$((WORKER_BASE_PORT + k)); fi
+      app_health "$kind-$k" "$port" "$f"
+    done
   done
 }
 

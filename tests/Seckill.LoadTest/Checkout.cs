@@ -102,14 +102,13 @@ public sealed class Checkout(IntakeClient intake, LoadOptions options) : IDispos
 
     private async Task<CheckoutRecord> CheckOutCoreAsync(int wave, Winner winner, bool pays, TimeSpan delay, CancellationToken stopWaiting)
     {
-        var userId = SaleRunner.UserId(winner.Buyer);
         CheckoutRecord End(CheckoutOutcome outcome, bool sent = false, string? detail = null) => new(wave, winner, pays, outcome, sent, detail);
 
         try
         {
             for (var interval = FirstPollInterval; ; interval = Min(interval * 2, MaxPollInterval))
             {
-                var answer = await InSlotAsync(() => intake.GetReservationAsync(winner.ReservationId, userId, stopWaiting), stopWaiting);
+                var answer = await InSlotAsync(() => intake.GetReservationAsync(winner.ReservationId, winner.Buyer, stopWaiting), stopWaiting);
                 switch (answer.HttpStatus, answer.Status)
                 {
                     case (200, "awaiting-payment"):
@@ -154,7 +153,7 @@ public sealed class Checkout(IntakeClient intake, LoadOptions options) : IDispos
                 async () =>
                 {
                     var sentAt = Stopwatch.GetTimestamp();
-                    var paid = await intake.PayAsync(winner.ReservationId, userId, reference, CancellationToken.None);
+                    var paid = await intake.PayAsync(winner.ReservationId, winner.Buyer, reference, CancellationToken.None);
                     latency = Stopwatch.GetTimestamp() - sentAt;
                     return paid;
                 },

@@ -31,6 +31,12 @@ public sealed record LoadOptions
     public double PayDelayMaxSeconds { get; init; } = 5;
     public int PaymentWindowSeconds { get; init; } = 600;
     public int ResaleWaves { get; init; } = 1;
+    public string? TokenKey { get; init; }
+
+    /// <summary>Null: tokens when a signing key is known, otherwise <c>X-User-Id</c>.</summary>
+    public BuyerAuth? Auth { get; init; }
+
+    public double TokenMinutes { get; init; } = 120;
 
     public int RepeatRequests => (int)Math.Round(Buyers * Repeats);
 
@@ -42,7 +48,17 @@ public sealed record LoadOptions
           dotnet run -c Release --project tests/Seckill.LoadTest -- [options]
 
         Options:
-          --intake URL           intake base URL (default http://127.0.0.1:5080)
+          --intake URL           the gateway's or one intake's base URL (default http://127.0.0.1:5080, where
+                                 infra/run.sh starts the gateway)
+          --auth A               token    each buyer sends Authorization: Bearer <its own token>, as the
+                                          gateway requires (default when a signing key is known)
+                                 user-id  each buyer sends X-User-Id, as an intake reached directly
+                                          expects (default otherwise)
+          --token-key PATH       the gateway's private signing key (PEM) to mint the buyers' tokens with
+                                 (default: Seckill__Gateway__SigningKeyPath from the env file, which
+                                 infra/services.sh up writes); every buyer's token is minted before the
+                                 sale starts, and the time it took is printed
+          --token-minutes M      lifetime of the buyers' tokens (default 120; they must outlive the run)
           --env-file PATH        KEY='value' lines (default: <repo root>/.local/seckill.env; the repo root
                                  is the folder holding Seckill.Pipeline.sln, searched upward from the
                                  current folder and from the program's folder); environment variables of
@@ -104,6 +120,10 @@ public sealed record LoadOptions
                   ended failed with an explicit refusal (write-failed, duplicate-buyer, sold-out-in-database);
                   accepted == orders + refused, per reservation. Orders whose reservation no 202 named
                   (e.g. a client-side timeout that was written) are reported, not failed.
+
+        Tokens for another tool (the bench's wrk script), one per line, buyer <prefix><n> on line n (from 0):
+          dotnet …/Seckill.LoadTest.dll tokens --count N --prefix P --out FILE
+                                       [--token-key PATH] [--env-file PATH] [--token-minutes M]
 
         Exit codes: 0 all checks PASS, 1 a check FAILED or the drain did not complete,
                     2 usage error / cannot reach services.
@@ -181,6 +201,9 @@ public sealed record LoadOptions
                 "--drain-stall" => options with { DrainStallSeconds = ParseDouble(name, Value(), 1, 86_400) },
                 "--drain-timeout" => options with { DrainTimeoutSeconds = ParseDouble(name, Value(), 0, 86_400) },
                 "--out" => options with { OutDir = Value() },
+                "--auth" => options with { Auth = ParseAuth(Value()) },
+                "--token-key" => options with { TokenKey = Value() },
+                "--token-minutes" => options with { TokenMinutes = ParseDouble(name, Value(), 1, 7 * 24 * 60) },
                 _ => throw new UsageException($"Unknown option '{arg}'."),
             };
         }
@@ -200,8 +223,20 @@ public sealed record LoadOptions
             throw new UsageException("--ramp-seconds applies to --pattern ramp only.");
         }
 
+        if (options.Auth == BuyerAuth.UserId && (seen.Contains("--token-key") || seen.Contains("--token-minutes")))
+        {
+            throw new UsageException("--token-key and --token-minutes apply to --auth token, not user-id.");
+        }
+
         return options;
     }
+
+    private static BuyerAuth ParseAuth(string value) => value switch
+    {
+        "token" => BuyerAuth.Token,
+        "user-id" => BuyerAuth.UserId,
+        _ => throw new UsageException($"--auth must be token or user-id, not '{value}'."),
+    };
 
     private static Uri ParseUrl(string name, string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)

@@ -2,6 +2,11 @@ using System.Globalization;
 using Seckill.LoadTest;
 using Spectre.Console;
 
+if (args is ["tokens", ..])
+{
+    return TokensCommand.Run(args.AsSpan(1).ToArray());
+}
+
 LoadOptions options;
 try
 {
@@ -41,8 +46,20 @@ static async Task<int> RunAsync(LoadOptions options)
         ?? Path.Combine(repoRoot ?? Directory.GetCurrentDirectory(), ".local", "reports", startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
     var live = !options.NoLive && !Console.IsOutputRedirected;
 
+    var tokenSettings = options.Auth == BuyerAuth.UserId ? null : TokenSettings.From(settings, options.TokenKey, options.TokenMinutes);
+    if (tokenSettings is null && options.Auth == BuyerAuth.Token)
+    {
+        throw new UsageException("--auth token needs a signing key: --token-key, or Seckill__Gateway__SigningKeyPath in the env file (bash infra/services.sh up writes it).");
+    }
+
     using var intake = new IntakeClient(options.Intake, settings.AdminKey, options.Concurrency);
     await intake.CheckHealthAsync(cancellationToken);
+    if (tokenSettings is not null)
+    {
+        // Every buyer the sale, its repeats and its resale waves can name: they are the same buyers.
+        (intake.Buyers, var minted) = BuyerIdentity.Mint(tokenSettings, options.Buyers);
+        Console.WriteLine($"tokens: {minted}, before the sale (valid {options.TokenMinutes.ToString(CultureInfo.InvariantCulture)} min)");
+    }
     await using var probe = await StoreProbe.ConnectAsync(settings, cancellationToken);
 
     var campaign = options.CampaignId is { } existing
@@ -57,7 +74,7 @@ static async Task<int> RunAsync(LoadOptions options)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"campaign {campaign.Id}  stock {row.TotalStock}  shards {row.ShardCount}  payment window {paymentWindow} s  status {campaign.Status}  ({(options.CampaignId is null ? "created" : "existing")})"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"sale: {options.Buyers} buyers + {options.RepeatRequests} repeats, pattern {options.Pattern.ToString().ToLowerInvariant()}, concurrency {options.Concurrency} → {options.Intake}"));
+        $"sale: {options.Buyers} buyers + {options.RepeatRequests} repeats, pattern {options.Pattern.ToString().ToLowerInvariant()}, concurrency {options.Concurrency} → {options.Intake} ({(intake.Buyers.Auth == BuyerAuth.Token ? "Authorization: Bearer" : "X-User-Id")})"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"checkout: {options.PayShare:P0} of winners pay within {options.PayDelayMaxSeconds} s of their order, the rest let it expire; {(options.ResaleWaves == 0 ? "no resale wave" : $"{options.ResaleWaves} resale wave(s), each after the {paymentWindow} s window")}"));
 

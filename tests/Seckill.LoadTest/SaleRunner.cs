@@ -120,7 +120,7 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
         try
         {
             var sentAt = Stopwatch.GetTimestamp();
-            var answer = await intake.PurchaseAsync(_purchaseUri, UserId(buyer), cancellationToken);
+            var answer = await intake.PurchaseAsync(_purchaseUri, buyer, cancellationToken);
             var answeredAt = Stopwatch.GetTimestamp();
             answers[index] = new AnswerRecord((short)answer.Status, (short)answer.Code, answeredAt - sentAt, answeredAt - start, answer.ReservationId, buyer);
             progress.Answered(answer, answeredAt - sentAt);

@@ -9,6 +9,15 @@ public sealed record ServiceSettings(string Postgres, IReadOnlyList<string> Redi
 {
     public const string SolutionFile = "Seckill.Pipeline.sln";
 
+    /// <summary>The gateway's private key (<c>Seckill__Gateway__SigningKeyPath</c>), when the env file names one.</summary>
+    public string? SigningKeyPath { get; init; }
+
+    /// <summary><c>Seckill__Gateway__Issuer</c>, when set: tokens must carry the issuer the gateway checks.</summary>
+    public string? Issuer { get; init; }
+
+    /// <summary><c>Seckill__Gateway__Audience</c>, when set.</summary>
+    public string? Audience { get; init; }
+
     public static string? FindRepoRoot()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
@@ -79,7 +88,13 @@ public sealed record ServiceSettings(string Postgres, IReadOnlyList<string> Redi
             values.GetValueOrDefault("Seckill__RabbitMq__VirtualHost", "/"),
             Required("Seckill__RabbitMq__Username"),
             Required("Seckill__RabbitMq__Password"));
-        return new ServiceSettings(Required("ConnectionStrings__Seckill"), shards, rabbit, Required("Seckill__AdminKey"));
+        string? Optional(string key) => values.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
+        return new ServiceSettings(Required("ConnectionStrings__Seckill"), shards, rabbit, Required("Seckill__AdminKey"))
+        {
+            SigningKeyPath = Optional("Seckill__Gateway__SigningKeyPath"),
+            Issuer = Optional("Seckill__Gateway__Issuer"),
+            Audience = Optional("Seckill__Gateway__Audience"),
+        };
     }
 
     /// <summary>KEY='value' lines: split at the first '=', one pair of surrounding single quotes stripped.</summary>

@@ -25,7 +25,7 @@ public class Documenting_every_setting
         foreach (var expected in new[]
                  {
                      "Seckill", "Seckill:Database", "Seckill:Redis", "Seckill:Reservations", "Seckill:RabbitMq",
-                     "Seckill:Intake", "Seckill:Worker", "Seckill:Sweeper",
+                     "Seckill:Intake", "Seckill:Worker", "Seckill:Sweeper", "Seckill:Gateway",
                  })
         {
             Assert.Contains(expected, sections);
@@ -129,6 +129,7 @@ public class Documenting_every_setting
         int i => i.ToString(CultureInfo.InvariantCulture),
         string s => s,
         TimeSpan t => Render(t),
+        null => "none",
         _ => throw new InvalidOperationException($"{key}: no README form for a default of type {value?.GetType().Name ?? "null"}; extend Render."),
     };
 

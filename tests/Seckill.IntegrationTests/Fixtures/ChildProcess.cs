@@ -31,6 +31,30 @@ public sealed class ChildProcess : IDisposable
         return Start(start, logPath);
     }
 
+    /// <summary>
+    /// The intake as it runs in production behind the gateway: <c>dotnet Seckill.Intake.dll --urls http://127.0.0.1:port</c>,
+    /// configured through the environment; a real process, so a test can kill -9 it mid-sale.
+    /// </summary>
+    public static ChildProcess StartIntake(IReadOnlyDictionary<string, string?> settings, int port, string logPath)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Seckill.Intake.dll"));
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        return Start(start, logPath);
+    }
+
     /// <summary>A throw-away redis-server with no persistence, so a restart comes back empty.</summary>
     public static ChildProcess StartRedis(int port, string logPath) =>
         Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")

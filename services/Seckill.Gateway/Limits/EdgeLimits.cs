@@ -1,0 +1,68 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using Seckill.Gateway.Auth;
+using Seckill.Gateway.Http;
+using Seckill.Gateway.Proxy;
+
+namespace Seckill.Gateway.Limits;
+
+/// <summary>
+/// Limits at the edge, before anything reaches an intake: a token bucket per buyer (<c>sub</c>) on purchases,
+/// and a fixed window per client address for everything without a valid token. Authenticated requests on
+/// other routes are not limited here; the intake's admission control still guards it as a whole.
+/// </summary>
+public static class EdgeLimits
+{
+    public static IServiceCollection AddEdgeLimits(this IServiceCollection services)
+    {
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<GatewayOptions>>((limiter, gateway) =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.GlobalLimiter = Create(gateway.Value);
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                await GatewayProblems.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, GatewayProblems.RateLimited,
+                    "Too many requests", "Too many requests from this buyer or address; try again after Retry-After seconds.", retryAfter);
+            };
+        });
+        return services;
+    }
+
+    internal static PartitionedRateLimiter<HttpContext> Create(GatewayOptions options) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context =>
+        {
+            var subject = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst(BuyerAuthentication.SubjectClaim)?.Value : null;
+            if (subject is not null)
+            {
+                return IntakeRoutes.IsPurchase(context)
+                    ? RateLimitPartition.GetTokenBucketLimiter("buyer:" + subject, _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = options.PurchaseBurst,
+                        TokensPerPeriod = options.PurchasesPerSecond,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                        // One bucket per buyer of a 100,000-strong crowd: the partitioned limiter's own 100 ms
+                        // heartbeat refills them all, instead of a timer per bucket.
+                        AutoReplenishment = false,
+                    })
+                    : RateLimitPartition.GetNoLimiter("buyer");
+            }
+
+            if (context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
+            {
+                return RateLimitPartition.GetNoLimiter("health");
+            }
+
+            var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            return RateLimitPartition.GetFixedWindowLimiter("address:" + address, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = options.AnonymousPerSecond,
+                Window = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = false,
+            });
+        });
+}
