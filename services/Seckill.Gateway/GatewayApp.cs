@@ -27,6 +27,15 @@ public static class GatewayApp
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
+        // Log levels in code rather than an appsettings.json: projects that reference the gateway (the tests, the
+        // load generator) get every referenced project's appsettings.json in one output folder, and the gateway's
+        // would replace the intake's or the worker's. A more specific category in configuration still overrides them.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        // A probe of a dead intake fails every second with a stack trace; the health state change is logged once.
+        builder.Logging.AddFilter("Yarp.ReverseProxy.Health.ActiveHealthCheckMonitor", LogLevel.Error);
+
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"])
             && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
         {

@@ -43,8 +43,8 @@ public sealed class GatewayOptions
     public int PurchaseBurst { get; init; } = 4;
 
     /// <summary>
-    /// Requests per second and client address without a valid token (admin routes, health probes of the
-    /// intakes through the gateway, failed tokens). Generous: the admin dashboard polls several routes.
+    /// Requests per second and client address that are not buyer routes with a valid token (admin routes and
+    /// the dashboard whatever token they carry, refused tokens). Generous: the admin dashboard polls several routes.
     /// </summary>
     [Range(1, 1_000_000)]
     public int AnonymousPerSecond { get; init; } = 100;

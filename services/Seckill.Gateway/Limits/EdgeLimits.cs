@@ -9,7 +9,7 @@ namespace Seckill.Gateway.Limits;
 
 /// <summary>
 /// Limits at the edge, before anything reaches an intake: a token bucket per buyer (<c>sub</c>) on purchases,
-/// and a fixed window per client address for everything without a valid token. Authenticated requests on
+/// and a fixed window per client address for everything else that is not a buyer route with a valid token. Authenticated requests on
 /// other routes are not limited here; the intake's admission control still guards it as a whole.
 /// </summary>
 public static class EdgeLimits
@@ -35,7 +35,9 @@ public static class EdgeLimits
         PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
             var subject = context.User.Identity?.IsAuthenticated == true ? context.User.FindFirst(BuyerAuthentication.SubjectClaim)?.Value : null;
-            if (subject is not null)
+            // A buyer's token exempts only buyer routes from the address window: with it, admin routes
+            // would otherwise be open to unlimited guessing of the admin key.
+            if (subject is not null && IntakeRoutes.IsBuyerRoute(context))
             {
                 return IntakeRoutes.IsPurchase(context)
                     ? RateLimitPartition.GetTokenBucketLimiter("buyer:" + subject, _ => new TokenBucketRateLimiterOptions

@@ -91,4 +91,6 @@ public static class IntakeRoutes
         context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.Metadata?.GetValueOrDefault(AccessKey);
 
     internal static bool IsPurchase(HttpContext context) => AccessOf(context) == Purchase;
+
+    internal static bool IsBuyerRoute(HttpContext context) => AccessOf(context) is Purchase or Buyer;
 }

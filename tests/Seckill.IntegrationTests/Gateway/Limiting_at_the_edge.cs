@@ -80,6 +80,19 @@ public class Limiting_at_the_edge(PipelineFixture fixture)
         Assert.Equal("rate-limited", (await limited[0].ReadProblemAsync()).Code);
         Assert.NotNull(limited[0].Headers.RetryAfter?.Delta);
 
+        // A buyer's token does not lift the address window off admin routes (no unlimited guessing of the admin key).
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        var adminAnswers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 12; i++)
+        {
+            var request = rig.Buyer(HttpMethod.Get, "/api/campaigns", $"gw-admin-guesser-{Guid.NewGuid():N}");
+            request.Headers.TryAddWithoutValidation("X-Admin-Key", $"guess-{i:D16}");
+            adminAnswers.Add(await client.SendAsync(request));
+        }
+
+        Assert.Contains(adminAnswers, a => a.StatusCode == HttpStatusCode.TooManyRequests);
+        Assert.All(adminAnswers, a => Assert.True(a.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, $"{(int)a.StatusCode}"));
+
         // A buyer with a valid token from the same address is in their own bucket, not the address's window.
         var buyer = await client.SendAsync(rig.Buyer(HttpMethod.Post, $"/api/campaigns/{campaign.Id}/purchases", $"gw-valid-{Guid.NewGuid():N}"));
         Assert.Equal(HttpStatusCode.Accepted, buyer.StatusCode);
