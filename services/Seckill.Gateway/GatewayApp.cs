@@ -78,6 +78,7 @@ public static class GatewayApp
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        app.Use(EdgeLimits.LimitPurchasesAsync);
         app.MapGet("/health/live", () => Results.Text("Healthy"));
         app.MapGet("/health/ready", Ready);
         app.MapReverseProxy(proxy =>

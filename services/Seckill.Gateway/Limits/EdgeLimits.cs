@@ -8,15 +8,22 @@ using Seckill.Gateway.Proxy;
 namespace Seckill.Gateway.Limits;
 
 /// <summary>
-/// Limits at the edge, before anything reaches an intake: a token bucket per buyer (<c>sub</c>) on purchases,
-/// and a fixed window per client address for everything else that is not a buyer route with a valid token. Authenticated requests on
-/// other routes are not limited here; the intake's admission control still guards it as a whole.
+/// Limits at the edge, before anything reaches an intake: a token bucket per buyer (<c>sub</c>) on purchases
+/// (<see cref="BuyerBuckets"/>, checked after authorization by <see cref="LimitPurchasesAsync"/>), and a fixed
+/// window per client address for everything else that is not a buyer route with a valid token (ASP.NET
+/// Core's limiter: a handful of partitions, one per address). Authenticated requests on other buyer routes
+/// are not limited here; the intake's admission control still guards it as a whole.
 /// </summary>
 public static class EdgeLimits
 {
     public static IServiceCollection AddEdgeLimits(this IServiceCollection services)
     {
         services.AddRateLimiter(_ => { });
+        services.AddSingleton(sp =>
+        {
+            var gateway = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            return new BuyerBuckets(gateway.PurchasesPerSecond, gateway.PurchaseBurst, TimeProvider.System);
+        });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<GatewayOptions>>((limiter, gateway) =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -39,18 +46,7 @@ public static class EdgeLimits
             // would otherwise be open to unlimited guessing of the admin key.
             if (subject is not null && IntakeRoutes.IsBuyerRoute(context))
             {
-                return IntakeRoutes.IsPurchase(context)
-                    ? RateLimitPartition.GetTokenBucketLimiter("buyer:" + subject, _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = options.PurchaseBurst,
-                        TokensPerPeriod = options.PurchasesPerSecond,
-                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                        QueueLimit = 0,
-                        // One bucket per buyer of a 100,000-strong crowd: the partitioned limiter's own 100 ms
-                        // heartbeat refills them all, instead of a timer per bucket.
-                        AutoReplenishment = false,
-                    })
-                    : RateLimitPartition.GetNoLimiter("buyer");
+                return RateLimitPartition.GetNoLimiter("buyer");
             }
 
             if (context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
@@ -67,4 +63,21 @@ public static class EdgeLimits
                 AutoReplenishment = false,
             });
         });
+
+    /// <summary>
+    /// The per-buyer purchase bucket, after authorization: only a request with a valid token reaches it, so
+    /// a bucket always belongs to a real buyer and forged tokens cannot fill the map.
+    /// </summary>
+    public static Task LimitPurchasesAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!IntakeRoutes.IsPurchase(context)
+            || context.User.FindFirst(BuyerAuthentication.SubjectClaim)?.Value is not { } buyer
+            || context.RequestServices.GetRequiredService<BuyerBuckets>().TryTake(buyer, out var retryAfter))
+        {
+            return next(context);
+        }
+
+        return GatewayProblems.WriteAsync(context, StatusCodes.Status429TooManyRequests, GatewayProblems.RateLimited,
+            "Too many requests", "Too many purchases from this buyer; try again after Retry-After seconds.", retryAfter);
+    }
 }
