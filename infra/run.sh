@@ -14,7 +14,7 @@
 #                               still running after SECKILL_STOP_TIMEOUT seconds, default 45, is reported
 #                               with its pid and the command exits 1)
 #
-# Ports: the gateway on SECKILL_GATEWAY_PORT (5080), intake k on SECKILL_INTAKE_BASE_PORT+k (5081, 5082),
+# Ports: the gateway on SECKILL_GATEWAY_PORT (5080, its /metrics on SECKILL_GATEWAY_METRICS_PORT, 5079), intake k on SECKILL_INTAKE_BASE_PORT+k (5081, 5082),
 # worker k on SECKILL_WORKER_BASE_PORT+k (5091, …); all on 127.0.0.1.
 # The gateway, intakes and workers inherit this script's environment, so any Seckill__* setting given to it
 # reaches them, e.g.  Seckill__Sweeper__PendingTimeout=00:00:10 bash infra/run.sh --workers 1 --worker-rate 40
@@ -151,8 +151,11 @@ for i in $(seq 1 "$intakes"); do
 done
 write_targets intake intake "${intake_targets[@]}"
 
-gateway_env=()
+# The gateway's /metrics is on a port of its own: its main port faces the crowd.
+gateway_metrics_port=${SECKILL_GATEWAY_METRICS_PORT:-5079}
+gateway_env=("Seckill__Gateway__MetricsUrl=http://127.0.0.1:$gateway_metrics_port")
 for i in "${!intake_urls[@]}"; do gateway_env+=("Seckill__Gateway__Intakes__$i=${intake_urls[$i]}"); done
+write_targets gateway gateway "127.0.0.1:$gateway_metrics_port"
 env "${gateway_env[@]}" ASPNETCORE_ENVIRONMENT=Production \
   nohup dotnet "$gateway" --urls "$url" --contentRoot "$root/$(dirname "$gateway")" >"$log_dir/gateway.log" 2>&1 &
 echo $! >"$run_dir/gateway.pid"

@@ -1,3 +1,4 @@
+using Seckill.Observability;
 using Microsoft.Extensions.Options;
 using Seckill.Gateway.Auth;
 using Seckill.Gateway.Http;
@@ -36,10 +37,19 @@ public static class GatewayApp
         // A probe of a dead intake fails every second with a stack trace; the health state change is logged once.
         builder.Logging.AddFilter("Yarp.ReverseProxy.Health.ActiveHealthCheckMonitor", LogLevel.Error);
 
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"])
+        var urls = builder.Configuration["urls"];
+        if (string.IsNullOrEmpty(urls) && string.IsNullOrEmpty(builder.Configuration["http_ports"])
             && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
         {
-            builder.WebHost.UseUrls(DefaultUrl);
+            urls = DefaultUrl;
+            builder.WebHost.UseUrls(urls);
+        }
+
+        var metricsUrl = builder.Configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.MetricsUrl)}"];
+        var metricsPort = Uri.TryCreate(metricsUrl, UriKind.Absolute, out var metricsUri) ? metricsUri.Port : 0;
+        if (metricsPort != 0 && !string.IsNullOrEmpty(urls))
+        {
+            builder.WebHost.UseUrls($"{urls};{metricsUrl}");
         }
 
         // The intake takes at most 1 MiB (campaign bodies 16 KiB, purchases 1 KiB); refusing more here
@@ -67,10 +77,20 @@ public static class GatewayApp
             return new InMemoryConfigProvider([.. routes], [.. clusters]);
         });
         services.AddReverseProxy().AddTransforms(BuyerIdentity.Apply);
+        var tracing = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory>(new IntakeHttpClientFactory(propagateTraces: tracing));
+        services.AddSeckillTelemetry(builder.Configuration, "seckill-gateway");
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = GatewayProblems.StatusOf });
         app.UseStatusCodePages();
+        if (metricsPort != 0)
+        {
+            // By the port the connection came in on, not the Host header, which the client writes.
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
+                context.Connection.LocalPort == metricsPort && context.Request.Path == "/metrics");
+        }
+
         app.Use(AsciiHeaders.InvokeAsync);
         app.UseRouting();
         // Authentication before the limiter (its partition is the token's sub), authorization after it

@@ -68,6 +68,12 @@ public sealed class GatewayOptions
     [RegularExpression("^(PowerOfTwoChoices|LeastRequests)$")]
     public string Balancing { get; init; } = "PowerOfTwoChoices";
 
+    /// <summary>
+    /// A second listener, for Prometheus only (<c>/metrics</c>), e.g. <c>http://127.0.0.1:5079</c>; none when
+    /// empty. Never the crowd's listener: what the gateway measures is for operators, not for buyers.
+    /// </summary>
+    public string? MetricsUrl { get; init; }
+
     /// <summary>How long the gateway waits for an intake's answer before the buyer gets 503.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan IntakeTimeout { get; init; } = TimeSpan.FromSeconds(30);

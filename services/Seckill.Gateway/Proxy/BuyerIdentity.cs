@@ -14,6 +14,8 @@ internal static class BuyerIdentity
     {
         var access = builder.Route.Metadata?.GetValueOrDefault(IntakeRoutes.AccessKey);
         var setsBuyer = access is IntakeRoutes.Buyer or IntakeRoutes.Purchase;
+        // No X-Forwarded-*: the intake reads none of them, and each one is parsed on every purchase.
+        builder.UseDefaultForwarders = false;
         builder.AddRequestTransform(transform =>
         {
             var headers = transform.ProxyRequest.Headers;
