@@ -209,6 +209,13 @@ public sealed partial class ShardReservations(
         return SettleMarkerAsync(home, new ShardKeys(campaign.Id, home).Buyer(userId), marker, "");
     }
 
+    /// <summary>Whether the buyer's home shard holds a marker for them in this campaign: one GET, no reservation made.</summary>
+    public Task<bool> HasMarkerAsync(CampaignShards campaign, string userId)
+    {
+        var home = HomeShard.Of(userId, campaign.ShardCount);
+        return shards.ForShard(home).KeyExistsAsync(new ShardKeys(campaign.Id, home).Buyer(userId));
+    }
+
     public async Task<ReservationToken?> ReadTokenAsync(Guid campaignId, int shard, Guid reservationId) =>
         ToToken(await shards.ForShard(shard).HashGetAllAsync(new ShardKeys(campaignId, shard).Token(reservationId)));
 

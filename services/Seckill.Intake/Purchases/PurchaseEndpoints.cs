@@ -103,7 +103,9 @@ public static class PurchaseEndpoints
                 campaign.OnSale ? $"The sale starts at {campaign.StartsAt:O}." : "The campaign's stock is still being loaded.");
         }
 
-        if (soldOut.IsSoldOut(campaign.Id))
+        // A retry with its Idempotency-Key (the gateway answered 502: the first attempt may have reserved) is
+        // owed that attempt's answer, not the flag's: one GET of the buyer's marker tells whether there is one.
+        if (soldOut.IsSoldOut(campaign.Id) && (idempotencyKey is null || !await purchases.MayHoldReservationAsync(campaign, userId)))
         {
             return SoldOut;
         }

@@ -50,6 +50,23 @@ public sealed partial class PurchaseHandler(
         }
     }
 
+    /// <summary>
+    /// Whether a sold-out campaign may still owe this buyer the answer of an earlier attempt: only a buyer with
+    /// a marker can hold a reservation. A store that does not answer says "maybe": the full purchase path then
+    /// answers, and classifies the failure as it does for any purchase.
+    /// </summary>
+    public async Task<bool> MayHoldReservationAsync(CampaignInfo campaign, string userId)
+    {
+        try
+        {
+            return await reservations.HasMarkerAsync(campaign.Shards, userId);
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return true;
+        }
+    }
+
     private async Task<PurchaseOutcome> ReserveAndHandOffAsync(CampaignInfo campaign, string userId, string? idempotencyKey)
     {
         for (var attempt = 1; ; attempt++)

@@ -142,12 +142,14 @@ public partial class Losing_an_intake_mid_sale(PipelineFixture fixture)
         // Every 202 is exactly one order, of that buyer and that reservation.
         Assert.All(winners, w => Assert.Equal(w.User, orders[w.Reservation!.Value].UserId));
         // Any other order is a buyer whose purchase the victim took before dying (502 intake-failed, "may have been
-        // processed"; the sweeper wrote it). Their retry with the same key can still say 410: the intake answers from
-        // its sold-out flag before it looks the key up (PurchaseEndpoints), so near sell-out a replay is not an answer.
+        // processed"; the sweeper wrote it) and whose retry did not get through (503 intake-unavailable). A retry
+        // that got an answer was told the truth: with its key, even a sold-out intake looks for the reservation
+        // first, so no buyer told 410 sold-out holds an order.
         var failedOnce = answers.Where(a => a.Code == "intake-failed").Select(a => a.User).ToHashSet();
         var winnerIds = winners.Select(w => w.User).ToHashSet();
         var unannounced = orders.Values.Where(o => !winnerIds.Contains(o.UserId)).ToList();
         Assert.All(unannounced, o => Assert.Contains(o.UserId, failedOnce));
+        Assert.All(unannounced, o => Assert.NotEqual("sold-out", final[o.UserId].Code));
         Assert.Equal(winners.Count + unannounced.Count, orders.Count);
         await File.AppendAllTextAsync(Path.Combine(AppContext.BaseDirectory, "TestResults", "gateway", "losing-an-intake.txt"),
             $"; orders {orders.Count}, of which {unannounced.Count} for buyers whose last answer was not 202 (each had a 502 intake-failed)");

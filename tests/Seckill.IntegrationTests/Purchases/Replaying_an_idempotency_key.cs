@@ -32,6 +32,33 @@ public class Replaying_an_idempotency_key(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task Returns_the_reservation_after_the_campaign_sold_out()
+    {
+        // A retry after the gateway's 502: the first attempt reserved the last unit, and by now the intake
+        // answers the campaign sold out from memory. The key is owed its reservation, not 410.
+        await using var broker = await IsolatedBroker.CreateAsync(fixture);
+        await using var intake = fixture.StartIntake(broker.Settings);
+        var campaign = await fixture.CreateCampaignAsync(stock: 1, shards: 2);
+        var client = intake.CreateClient();
+        var first = await client.BuyAsync(campaign.Id, "lucky-buyer", "key-3");
+        var reservation = await first.AcceptedReservationAsync();
+        var late = await client.BuyAsync(campaign.Id, "late-buyer", "key-4");
+        Assert.Equal("sold-out", (await late.ReadProblemAsync()).Code);
+        Assert.True(intake.Services.GetRequiredService<Seckill.Intake.Purchases.SoldOutFlags>().IsSoldOut(campaign.Id));
+
+        var replay = await client.BuyAsync(campaign.Id, "lucky-buyer", "key-3");
+        var stranger = await client.BuyAsync(campaign.Id, "another-buyer", "key-3");
+
+        Assert.Equal(reservation, await replay.AcceptedReservationAsync());
+        Assert.Equal("sold-out", (await stranger.ReadProblemAsync()).Code);
+        using var worker = fixture.CreateWorker(broker.Settings);
+        await worker.StartAsync();
+        await fixture.AssertDrainedAsync(campaign.Id, 2, totalStock: 1);
+        await worker.StopAsync();
+        Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM orders WHERE campaign_id = $1 AND reservation_id = $2", campaign.Id, reservation));
+    }
+
+    [Fact]
     public async Task Reserves_anew_when_the_reservation_it_names_has_failed()
     {
         await using var broker = await IsolatedBroker.CreateAsync(fixture);
