@@ -209,7 +209,7 @@ if [ "$sale" = 1 ]; then
   echo "The sale starts now; watch it on the dashboard (admin key: Seckill__AdminKey in $env_file), in Prometheus and in the RabbitMQ UI."
   dotnet tests/Seckill.LoadTest/bin/Release/net10.0/Seckill.LoadTest.dll \
     --intake "$url" --env-file "$env_file" --stock "$stock" --shards "$shards" --buyers "$buyers" \
-    --payment-window "$payment_window" --pay-share "$pay_share" || true
+    --payment-window "$payment_window" --pay-share "$pay_share" --token-cache "$local_dir/tokens" || true
   where_to_look
 fi
 

@@ -48,6 +48,7 @@ public sealed class Checkout(IntakeClient intake, LoadOptions options) : IDispos
 
     private readonly SemaphoreSlim _slots = new(options.Concurrency, options.Concurrency);
     private readonly ConcurrentQueue<PaymentAttempt> _attempts = new();
+    private readonly ConcurrentBag<Task<CheckoutRecord>> _started = [];
     private long _waitingForOrder;
     private long _paid;
     private long _lettingExpire;
@@ -72,11 +73,32 @@ public sealed class Checkout(IntakeClient intake, LoadOptions options) : IDispos
     /// </summary>
     public async Task<CheckoutRecord[]> RunAsync(int wave, IEnumerable<Winner> winners, double payShare, CancellationToken stopWaiting)
     {
+        if (wave == 0 && !_started.IsEmpty)
+        {
+            // The sale's winners began checking out as each was answered 202 (Begin): their deadlines run
+            // from their orders, written during the sale, not from its end.
+            return await Task.WhenAll(_started);
+        }
+
         var ordered = winners.OrderBy(w => w.Buyer).ThenBy(w => w.ReservationId).ToArray();
         var random = new Random(SaleRunner.Seed + wave);
         var plans = ordered.Select(w => (Winner: w, Pays: random.NextDouble() < payShare, Delay: random.NextDouble() * options.PayDelayMaxSeconds)).ToArray();
         Interlocked.Add(ref _waitingForOrder, plans.Length);
         return await Task.WhenAll(plans.Select(p => CheckOutAsync(wave, p.Winner, p.Pays, TimeSpan.FromSeconds(p.Delay), stopWaiting)));
+    }
+
+    /// <summary>
+    /// Starts one winner of the sale on their checkout at once, as a buyer would, while the sale still runs.
+    /// The choice to pay and the delay come from a generator seeded by the buyer's number, so the same buyer
+    /// makes the same choice whatever order the answers came in. <see cref="RunAsync"/> with wave 0 collects them.
+    /// </summary>
+    public void Begin(Winner winner, double payShare, CancellationToken stopWaiting)
+    {
+        var random = new Random(unchecked((SaleRunner.Seed * 7919) + winner.Buyer));
+        var pays = random.NextDouble() < payShare;
+        var delay = TimeSpan.FromSeconds(random.NextDouble() * options.PayDelayMaxSeconds);
+        Interlocked.Increment(ref _waitingForOrder);
+        _started.Add(CheckOutAsync(0, winner, pays, delay, stopWaiting));
     }
 
     public void Dispose() => _slots.Dispose();

@@ -57,8 +57,10 @@ static async Task<int> RunAsync(LoadOptions options)
     if (tokenSettings is not null)
     {
         // Every buyer the sale, its repeats and its resale waves can name: they are the same buyers.
-        (intake.Buyers, var minted) = BuyerIdentity.Mint(tokenSettings, options.Buyers);
-        Console.WriteLine($"tokens: {minted}, before the sale (valid {options.TokenMinutes.ToString(CultureInfo.InvariantCulture)} min)");
+        (intake.Buyers, var minted) = options.TokenCache is { } cache
+            ? await BuyerIdentity.MintOrReuseAsync(tokenSettings, options.Buyers, cache, cancellationToken)
+            : BuyerIdentity.Mint(tokenSettings, options.Buyers);
+        Console.WriteLine($"tokens: {minted}, before the sale");
     }
     await using var probe = await StoreProbe.ConnectAsync(settings, cancellationToken);
 

@@ -32,6 +32,9 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
 
     private readonly Uri _purchaseUri = IntakeClient.PurchaseUri(campaignId);
 
+    /// <summary>Called with every 202 of the sale as it arrives (not of the resale waves): winners check out during the sale.</summary>
+    public Action<Winner>? OnWinner { get; set; }
+
     /// <summary>
     /// Buyer numbers in sending order: 0..N-1 in order, with the repeats at random positions, each naming a
     /// buyer that was already sent before it.
@@ -65,16 +68,17 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
     public static string UserId(int buyer) => string.Create(CultureInfo.InvariantCulture, $"buyer-{buyer:D6}");
 
     public Task<SaleResult> RunAsync(CancellationToken cancellationToken) =>
-        RunAsync(Plan(options.Buyers, options.RepeatRequests, Seed), DueSeconds, untilSoldOut: false, cancellationToken);
+        RunAsync(Plan(options.Buyers, options.RepeatRequests, Seed), DueSeconds, untilSoldOut: false, OnWinner, cancellationToken);
 
     /// <summary>
     /// Sends <paramref name="buyers"/> as a burst and stops sending at the first sold-out answer: the units
     /// released by expiry are gone again, and the buyers not sent yet would only be told so.
     /// </summary>
     public Task<SaleResult> RunResaleAsync(int[] buyers, CancellationToken cancellationToken) =>
-        RunAsync(buyers, _ => 0, untilSoldOut: true, cancellationToken);
+        RunAsync(buyers, _ => 0, untilSoldOut: true, onWinner: null, cancellationToken);
 
-    private async Task<SaleResult> RunAsync(int[] plan, Func<int, double> dueSeconds, bool untilSoldOut, CancellationToken cancellationToken)
+    private async Task<SaleResult> RunAsync(
+        int[] plan, Func<int, double> dueSeconds, bool untilSoldOut, Action<Winner>? onWinner, CancellationToken cancellationToken)
     {
         var answers = new AnswerRecord[plan.Length];
         using var slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
@@ -92,7 +96,7 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
 
             await slots.WaitAsync(cancellationToken);
             progress.Sent();
-            _ = SendAsync(sent, plan[sent], answers, slots, soldOut, start, cancellationToken);
+            _ = SendAsync(sent, plan[sent], answers, slots, soldOut, start, onWinner, cancellationToken);
         }
 
         for (var i = 0; i < options.Concurrency; i++)
@@ -115,7 +119,8 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
     };
 
     private async Task SendAsync(
-        int index, int buyer, AnswerRecord[] answers, SemaphoreSlim slots, StrongBox<bool> soldOut, long start, CancellationToken cancellationToken)
+        int index, int buyer, AnswerRecord[] answers, SemaphoreSlim slots, StrongBox<bool> soldOut, long start, Action<Winner>? onWinner,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -124,6 +129,11 @@ public sealed class SaleRunner(IntakeClient intake, Guid campaignId, LoadOptions
             var answeredAt = Stopwatch.GetTimestamp();
             answers[index] = new AnswerRecord((short)answer.Status, (short)answer.Code, answeredAt - sentAt, answeredAt - start, answer.ReservationId, buyer);
             progress.Answered(answer, answeredAt - sentAt);
+            if (answer.Status == 202 && answer.ReservationId != Guid.Empty)
+            {
+                onWinner?.Invoke(new Winner(buyer, answer.ReservationId));
+            }
+
             if (answer.Code == ProblemCodes.SoldOut)
             {
                 Volatile.Write(ref soldOut.Value, true);

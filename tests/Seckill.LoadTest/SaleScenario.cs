@@ -39,8 +39,10 @@ public sealed class SaleScenario(
     public async Task<ScenarioResult> RunAsync(CancellationToken cancellationToken)
     {
         progress.Phase = "sale";
+        using var stopWaiting = new CancellationTokenSource();
+        runner.OnWinner = winner => checkout.Begin(winner, options.PayShare, stopWaiting.Token);
         var sale = await runner.RunAsync(cancellationToken);
-        var (drain, checkouts) = await DrainAndCheckOutAsync(0, sale, options.PayShare, cancellationToken);
+        var (drain, checkouts) = await DrainAndCheckOutAsync(0, sale, options.PayShare, cancellationToken, stopWaiting);
         var allCheckouts = new List<CheckoutRecord>(checkouts);
         var won = sale.Winners.Select(w => w.Buyer).ToHashSet();
         var returning = new SortedSet<int>(sale.Answers.Where(a => a.Code == ProblemCodes.SoldOut).Select(a => a.Buyer));
@@ -95,14 +97,16 @@ public sealed class SaleScenario(
     private static ResaleRun Skipped(int wave, SettleOutcome? settle, string why, int returning) => new(wave, settle, why, 0, returning, null, null);
 
     /// <summary>
-    /// The winners poll while the pipeline drains, so the payers pay as their orders appear; the polls of orders
+    /// The winners poll while the pipeline drains, so the payers pay as their orders appear (the sale's winners
+    /// started as each was answered 202, <paramref name="started"/> ending their polls); the polls of orders
     /// never written end when the drain is given up.
     /// </summary>
     private async Task<(DrainOutcome Drain, CheckoutRecord[] Checkouts)> DrainAndCheckOutAsync(
-        int wave, SaleResult sale, double payShare, CancellationToken cancellationToken)
+        int wave, SaleResult sale, double payShare, CancellationToken cancellationToken, CancellationTokenSource? started = null)
     {
         progress.Phase = wave == 0 ? "drain" : Format($"resale {wave} drain");
-        using var stopWaiting = new CancellationTokenSource();
+        using var own = started is null ? new CancellationTokenSource() : null;
+        var stopWaiting = started ?? own!;
         var checkouts = checkout.RunAsync(wave, sale.Winners, payShare, stopWaiting.Token);
         var lastAnswerAt = sale.Answers.Length == 0 ? progress.Clock.Seconds : SaleClock.ToSeconds(sale.LastAnswerAt);
         var (drained, gaveUp) = await sampler.WaitForDrainAsync(lastAnswerAt, options.DrainStallSeconds, options.DrainTimeoutSeconds, cancellationToken);
