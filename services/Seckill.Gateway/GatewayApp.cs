@@ -67,7 +67,7 @@ public static class GatewayApp
             .Validate(o => o.Intakes.All(IsHttpUrl), "Every Seckill:Gateway:Intakes entry must be an absolute http or https URL.")
             .Validate(o => File.Exists(o.PublicKeyPath), "Seckill:Gateway:PublicKeyPath must name an existing public key file (bash infra/services.sh up writes .local/gateway-signing-key.pub.pem).")
             .ValidateOnStart();
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = GatewayProblems.FillIn);
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = Seckill.Http.ProblemCodes.FillIn);
         services.AddBuyerAuthentication();
         services.AddEdgeLimits();
         services.AddSingleton<IPassiveHealthCheckPolicy, ConnectFailurePolicy>();
@@ -82,7 +82,7 @@ public static class GatewayApp
         services.AddSeckillTelemetry(builder.Configuration, "seckill-gateway");
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = GatewayProblems.StatusOf });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Seckill.Http.ProblemCodes.StatusOf });
         app.UseStatusCodePages();
         if (metricsPort != 0)
         {

@@ -20,7 +20,7 @@ if (isCommand)
 }
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
-builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemCodes.FillIn);
+builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = Seckill.Http.ProblemCodes.FillIn);
 builder.Services.AddOptions<AdminOptions>()
     .Bind(builder.Configuration.GetSection(AdminOptions.Section))
     .ValidateDataAnnotations()
@@ -64,7 +64,7 @@ if (args is ["reconcile", var campaign, .. var flags])
     return;
 }
 
-app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = ProblemCodes.StatusOf });
+app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = Seckill.Http.ProblemCodes.StatusOf });
 app.UseStatusCodePages();
 app.UseDashboard();
 app.UseRateLimiter();

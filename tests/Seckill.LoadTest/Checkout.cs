@@ -73,12 +73,6 @@ public sealed class Checkout(IntakeClient intake, LoadOptions options) : IDispos
     /// </summary>
     public async Task<CheckoutRecord[]> RunAsync(int wave, IEnumerable<Winner> winners, double payShare, CancellationToken stopWaiting)
     {
-        if (wave == 0 && !_started.IsEmpty)
-        {
-            // The sale's winners began checking out as each was answered 202 (Begin): their deadlines run
-            // from their orders, written during the sale, not from its end.
-            return await Task.WhenAll(_started);
-        }
 
         var ordered = winners.OrderBy(w => w.Buyer).ThenBy(w => w.ReservationId).ToArray();
         var random = new Random(SaleRunner.Seed + wave);
@@ -90,7 +84,7 @@ public sealed class Checkout(IntakeClient intake, LoadOptions options) : IDispos
     /// <summary>
     /// Starts one winner of the sale on their checkout at once, as a buyer would, while the sale still runs.
     /// The choice to pay and the delay come from a generator seeded by the buyer's number, so the same buyer
-    /// makes the same choice whatever order the answers came in. <see cref="RunAsync"/> with wave 0 collects them.
+    /// makes the same choice whatever order the answers came in. <see cref="CollectStartedAsync"/> collects them.
     /// </summary>
     public void Begin(Winner winner, double payShare, CancellationToken stopWaiting)
     {
@@ -100,6 +94,9 @@ public sealed class Checkout(IntakeClient intake, LoadOptions options) : IDispos
         Interlocked.Increment(ref _waitingForOrder);
         _started.Add(CheckOutAsync(0, winner, pays, delay, stopWaiting));
     }
+
+    /// <summary>The checkouts <see cref="Begin"/> started, once they have ended.</summary>
+    public Task<CheckoutRecord[]> CollectStartedAsync() => Task.WhenAll(_started);
 
     public void Dispose() => _slots.Dispose();
 

@@ -107,7 +107,9 @@ public sealed class SaleScenario(
         progress.Phase = wave == 0 ? "drain" : Format($"resale {wave} drain");
         using var own = started is null ? new CancellationTokenSource() : null;
         var stopWaiting = started ?? own!;
-        var checkouts = checkout.RunAsync(wave, sale.Winners, payShare, stopWaiting.Token);
+        // The sale's winners began checking out as each was answered 202: their deadlines run from orders
+        // written during the sale, not from its end.
+        var checkouts = started is null ? checkout.RunAsync(wave, sale.Winners, payShare, stopWaiting.Token) : checkout.CollectStartedAsync();
         var lastAnswerAt = sale.Answers.Length == 0 ? progress.Clock.Seconds : SaleClock.ToSeconds(sale.LastAnswerAt);
         var (drained, gaveUp) = await sampler.WaitForDrainAsync(lastAnswerAt, options.DrainStallSeconds, options.DrainTimeoutSeconds, cancellationToken);
         if (gaveUp is not null)

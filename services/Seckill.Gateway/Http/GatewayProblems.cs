@@ -17,8 +17,6 @@ public static class GatewayProblems
     public const string IntakeFailed = "intake-failed";
     public const string NotFound = "not-found";
 
-    public static string TypeOf(string code) => $"urn:seckill:{code}";
-
     /// <summary>400 <c>invalid-request</c> naming the offending field, in the intake's validation shape.</summary>
     public static Task WriteInvalidAsync(HttpContext context, string field, string message) =>
         WriteAsync(context, StatusCodes.Status400BadRequest, "invalid-request", $"Invalid {field}", message,
@@ -37,7 +35,7 @@ public static class GatewayProblems
 
         var body = new Dictionary<string, object>
         {
-            ["type"] = TypeOf(code),
+            ["type"] = Seckill.Http.ProblemCodes.TypeOf(code),
             ["title"] = title,
             ["status"] = status,
             ["detail"] = detail,
@@ -51,33 +49,4 @@ public static class GatewayProblems
 
         await response.WriteAsJsonAsync(body, JsonSerializerOptions.Web, "application/problem+json", context.RequestAborted);
     }
-
-    /// <summary>Fills <c>code</c> and <c>type</c> into the framework's own problems (unknown path, unreadable request).</summary>
-    public static void FillIn(ProblemDetailsContext context)
-    {
-        var problem = context.ProblemDetails;
-        if (problem.Extensions.ContainsKey("code"))
-        {
-            return;
-        }
-
-        var code = problem.Status switch
-        {
-            StatusCodes.Status400BadRequest => "bad-request",
-            StatusCodes.Status404NotFound => NotFound,
-            StatusCodes.Status405MethodNotAllowed => "method-not-allowed",
-            StatusCodes.Status413PayloadTooLarge => "body-too-large",
-            >= 500 => "internal-error",
-            _ => "error",
-        };
-        problem.Extensions["code"] = code;
-        problem.Type = TypeOf(code);
-    }
-
-    /// <summary>A request Kestrel could not read is the client's mistake and keeps its 4xx status.</summary>
-    public static int StatusOf(Exception exception) => exception switch
-    {
-        BadHttpRequestException bad => bad.StatusCode,
-        _ => StatusCodes.Status500InternalServerError,
-    };
 }

@@ -26,7 +26,7 @@ public sealed class FixedProblem : IResult
         Code = code;
         var json = JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["type"] = Problems.TypeOf(code),
+            ["type"] = Seckill.Http.ProblemCodes.TypeOf(code),
             ["title"] = title,
             ["status"] = status,
             ["detail"] = detail,

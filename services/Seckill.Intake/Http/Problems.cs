@@ -11,7 +11,7 @@ public static class Problems
     public static ProblemHttpResult Of(int status, string code, string title, string? detail = null, IDictionary<string, object?>? extensions = null)
     {
         var all = new Dictionary<string, object?>(extensions ?? new Dictionary<string, object?>()) { ["code"] = code };
-        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeOf(code), extensions: all);
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Seckill.Http.ProblemCodes.TypeOf(code), extensions: all);
     }
 
     /// <summary>400 naming the offending fields, in the shape of a validation problem.</summary>
@@ -28,6 +28,4 @@ public static class Problems
 
     public static ProblemHttpResult NotFound(string what, string detail) =>
         Of(StatusCodes.Status404NotFound, "not-found", $"{what} not found", detail);
-
-    public static string TypeOf(string code) => $"urn:seckill:{code}";
 }

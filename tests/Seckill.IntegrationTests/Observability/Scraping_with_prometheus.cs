@@ -55,7 +55,7 @@ public class Scraping_with_prometheus(PipelineFixture fixture)
             ["Seckill:Intake:PublishTimeout"] = "00:00:30",
         });
         var logs = Path.Combine(Path.GetTempPath(), $"prometheus-{broker.VirtualHost}");
-        using var intake = IntakeProcess.Start(settings, intakePort, logs + "-intake.log");
+        using var intake = ChildProcess.StartIntake(settings, intakePort, logs + "-intake.log");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{intakePort}") };
         Assert.True(await Waiting.UntilAsync(async () => await AnswersAsync(http, "/health"), TimeSpan.FromSeconds(60)),
             $"the intake did not start (log: {logs}-intake.log)");
@@ -194,78 +194,5 @@ public sealed class PrometheusServer
     private sealed class Removal(string path) : IDisposable
     {
         public void Dispose() => File.Delete(path);
-    }
-}
-
-/// <summary>The intake as it runs in production, <c>dotnet Seckill.Intake.dll</c> on a real port, configured through the environment.</summary>
-internal sealed class IntakeProcess : IDisposable
-{
-    private readonly Process _process;
-
-    private IntakeProcess(Process process) => _process = process;
-
-    public static IntakeProcess Start(IReadOnlyDictionary<string, string?> settings, int port, string logPath)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Seckill.Intake.dll"));
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add($"http://127.0.0.1:{port}");
-        start.ArgumentList.Add("--contentRoot");
-        start.ArgumentList.Add(AppContext.BaseDirectory);
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the intake.");
-        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
-        var gate = new object();
-        void Write(string? line)
-        {
-            if (line is not null)
-            {
-                lock (gate)
-                {
-                    try
-                    {
-                        log.WriteLine(line);
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                    }
-                }
-            }
-        }
-
-        process.OutputDataReceived += (_, e) => Write(e.Data);
-        process.ErrorDataReceived += (_, e) => Write(e.Data);
-        process.Exited += (_, _) =>
-        {
-            lock (gate)
-            {
-                log.Dispose();
-            }
-        };
-        process.EnableRaisingEvents = true;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new IntakeProcess(process);
-    }
-
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        _process.Dispose();
     }
 }

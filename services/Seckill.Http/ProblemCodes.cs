@@ -1,8 +1,16 @@
-namespace Seckill.Intake.Http;
+using Microsoft.AspNetCore.Http;
 
-/// <summary>Gives the framework's own error answers (unknown route, wrong method, unreadable request) the same <c>code</c> as ours.</summary>
+namespace Seckill.Http;
+
+/// <summary>
+/// Gives the framework's own error answers (unknown route, wrong method, unreadable request) the same
+/// <c>code</c> and <c>type</c> as ours, on the intake and on the gateway alike: a client reads one contract
+/// whichever of them answered.
+/// </summary>
 public static class ProblemCodes
 {
+    public static string TypeOf(string code) => $"urn:seckill:{code}";
+
     public static void FillIn(ProblemDetailsContext context)
     {
         var problem = context.ProblemDetails;
@@ -22,7 +30,7 @@ public static class ProblemCodes
             _ => "error",
         };
         problem.Extensions["code"] = code;
-        problem.Type = Problems.TypeOf(code);
+        problem.Type = TypeOf(code);
     }
 
     /// <summary>A request Kestrel could not read is the client's mistake and keeps its 4xx status.</summary>
